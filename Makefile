@@ -1,0 +1,32 @@
+# geolargeimage developer tasks. Needs CPython 3.12/3.13 (gdal-wheel has cp312/cp313 wheels only);
+# .ci/find-python locates one even when python3 is older or pyenv shims are inactive.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+
+.PHONY: venv test bench demo data clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg
+	@set -e; PY=$$(bash .ci/find-python); \
+	echo "using $$PY ($$("$$PY" -V 2>&1))"; \
+	"$$PY" -m venv $(VENV); \
+	$(PYTHON) -m pip install -q --upgrade pip; \
+	$(PYTHON) -m pip install -e '.[test]'
+	touch $@
+
+test: venv
+	$(PYTHON) -m pytest -n 2 --ignore=tests/benchmarks tests
+
+bench: venv
+	$(PYTHON) tests/benchmarks/run.py
+
+demo: venv
+	$(PYTHON) -m geolargeimage.demo data/sample.tif demo-output
+
+data: venv
+	$(PYTHON) data/make_sample.py data/sample.tif
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,51 @@
+"""Process-wide settings (large_image's ``config.getConfig``/``setConfig``).
+
+Each key can also be set through the environment as ``GEOLARGEIMAGE_<KEY>`` (upper case), read
+when first asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+#: Defaults: the largest output a request may produce (pixels), whether ``open`` shares sources,
+#: and how many sources it keeps.
+DEFAULTS: dict[str, Any] = {
+    'max_output_pixels': 1 << 28,
+    'cache_sources': True,
+    'cache_tilesource_maximum': 64,
+}
+_values: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def getConfig(key: str | None = None, default: Any = None) -> Any:  # noqa: N802
+    """The value of ``key`` (or a dict of all values when ``key`` is None).
+
+    >>> getConfig('cache_sources')
+    True
+    """
+    if key is None:
+        return {name: getConfig(name) for name in DEFAULTS}
+    with _lock:
+        if key in _values:
+            return _values[key]
+    raw = os.environ.get('GEOLARGEIMAGE_' + key.upper())
+    if raw is not None:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return DEFAULTS.get(key, default)
+
+
+def setConfig(key: str, value: Any) -> None:  # noqa: N802
+    """Set ``key`` for this process; ``None`` restores the default."""
+    with _lock:
+        if value is None:
+            _values.pop(key, None)
+        else:
+            _values[key] = value

@@ -1,0 +1,84 @@
+"""How large a pixel is on the ground, from whatever georeferencing GDAL understands.
+
+The size is geodesic (on the WGS84 ellipsoid) and taken at the image centre, so a web-mercator
+pixel reports its true size rather than its nominal one; without georeferencing, the TIFF
+resolution tags give the physical size of scanned or microscope images.
+"""
+
+from __future__ import annotations
+
+from osgeo import gdal, osr
+from pyproj import Geod
+
+_GEOD = Geod(ellps='WGS84')
+_WGS84 = osr.SpatialReference()
+_WGS84.ImportFromEPSG(4326)
+_WGS84.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+#: TIFF ResolutionUnit → millimetres per unit (1 = no absolute unit).
+_RESOLUTION_UNIT_MM = {'2': 25.4, '3': 10.0}
+
+
+def spatial_ref(dataset: gdal.Dataset) -> osr.SpatialReference | None:
+    """The CRS of the dataset's georeferencing (its own, or that of its GCPs)."""
+    srs = dataset.GetSpatialRef()
+    if srs is None and dataset.GetGCPCount():
+        srs = dataset.GetGCPSpatialRef()
+    return srs
+
+
+def is_georeferenced(dataset: gdal.Dataset) -> bool:
+    """A CRS, GCPs, RPCs, or a geotransform other than GDAL's default."""
+    return bool(spatial_ref(dataset) is not None or dataset.GetGCPCount()
+                or dataset.GetMetadata('RPC')
+                or dataset.GetGeoTransform(can_return_null=True) is not None)
+
+
+def ground_pixel_size_mm(dataset: gdal.Dataset) -> tuple[float, float] | None:
+    """Width and height of the centre pixel on the ground in millimetres, or None.
+
+    Pixel corners go through ``gdal.Transformer`` (geotransform, GCPs or RPCs) into the raster's
+    CRS, then to WGS84, and ``pyproj.Geod.inv`` measures them.
+    """
+    srs = spatial_ref(dataset)
+    if srs is None or not (srs.IsProjected() or srs.IsGeographic()):
+        return None
+    srs = srs.Clone()
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    try:
+        transformer = gdal.Transformer(dataset, None, [])
+        to_wgs84 = osr.CoordinateTransformation(srs, _WGS84)
+        cx, cy = dataset.RasterXSize / 2, dataset.RasterYSize / 2
+        points = [(cx - 0.5, cy), (cx + 0.5, cy), (cx, cy - 0.5), (cx, cy + 0.5)]
+        lonlat = []
+        for px, py in points:
+            ok, (x, y, _z) = transformer.TransformPoint(0, px, py)
+            if not ok:
+                return None
+            lon, lat, _ = to_wgs84.TransformPoint(x, y)
+            lonlat.append((lon, lat))
+    except RuntimeError:
+        return None
+    width = _GEOD.inv(*lonlat[0], *lonlat[1])[2]
+    height = _GEOD.inv(*lonlat[2], *lonlat[3])[2]
+    if not width or not height:
+        return None
+    return width * 1000.0, height * 1000.0
+
+
+def resolution_tag_mm(metadata: dict[str, str]) -> tuple[float, float] | None:
+    """Pixel size in mm from TIFF ``X/YRESOLUTION`` and ``RESOLUTIONUNIT`` tags, or None.
+
+    >>> resolution_tag_mm({'TIFFTAG_XRESOLUTION': '20', 'TIFFTAG_YRESOLUTION': '40',
+    ...                    'TIFFTAG_RESOLUTIONUNIT': '3 (pixels/cm)'})
+    (0.5, 0.25)
+    """
+    unit = metadata.get('TIFFTAG_RESOLUTIONUNIT', '').split(' ')[0]
+    mm_per_unit = _RESOLUTION_UNIT_MM.get(unit)
+    try:
+        x_res = float(metadata['TIFFTAG_XRESOLUTION'])
+        y_res = float(metadata.get('TIFFTAG_YRESOLUTION', x_res))
+    except (KeyError, ValueError):
+        return None
+    if mm_per_unit is None or x_res <= 0 or y_res <= 0:
+        return None
+    return mm_per_unit / x_res, mm_per_unit / y_res

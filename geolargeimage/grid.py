@@ -1,0 +1,118 @@
+"""Pure level, tile and window arithmetic of the large_image pixel model.
+
+Level ``z = 0`` holds the whole image in one tile; each level doubles the resolution up to
+``max_level``, the full-resolution image. A tile of level z covers ``tile_size * 2**(max_level-z)``
+base pixels. Windows are in base (full-resolution) pixels: ``col_off, row_off, width, height``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rectangle of pixels: column and row offset, width and height (integers)."""
+
+    col_off: int
+    row_off: int
+    width: int
+    height: int
+
+    @property
+    def right(self) -> int:
+        return self.col_off + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.row_off + self.height
+
+    @property
+    def empty(self) -> bool:
+        return self.width <= 0 or self.height <= 0
+
+    def intersection(self, other: Window) -> Window:
+        """The overlap of two windows (zero-sized where they do not meet).
+
+        >>> Window(0, 0, 10, 10).intersection(Window(5, 8, 10, 10))
+        Window(col_off=5, row_off=8, width=5, height=2)
+        """
+        left, top = max(self.col_off, other.col_off), max(self.row_off, other.row_off)
+        right, bottom = min(self.right, other.right), min(self.bottom, other.bottom)
+        return Window(left, top, max(0, right - left), max(0, bottom - top))
+
+
+def level_count(size_x: int, size_y: int, tile_width: int, tile_height: int) -> int:
+    """Number of power-of-two levels until the image fits in one tile (large_image's formula).
+
+    >>> level_count(10000, 5000, 256, 256), level_count(256, 256, 256, 256), level_count(1, 1, 256, 256)
+    (7, 1, 1)
+    """
+    ratio = max(size_x / tile_width, size_y / tile_height)
+    return max(1, math.ceil(math.log2(ratio)) + 1) if ratio > 1 else 1
+
+
+def level_factor(level: float, max_level: int) -> float:
+    """Base pixels per pixel of ``level``."""
+    return 2.0 ** (max_level - level)
+
+
+def tiles_across(size: int, tile: int, level: int, max_level: int) -> int:
+    """Number of tiles along one axis of ``level``.
+
+    >>> tiles_across(10000, 256, 6, 6), tiles_across(10000, 256, 0, 6)
+    (40, 1)
+    """
+    return max(1, math.ceil(size / level_factor(level, max_level) / tile))
+
+
+def tile_window(x: int, y: int, z: int, *, tile_width: int, tile_height: int,
+                max_level: int) -> Window:
+    """The base-pixel window of tile ``(x, y, z)``, not clipped to the image.
+
+    >>> tile_window(1, 0, 5, tile_width=256, tile_height=256, max_level=6)
+    Window(col_off=512, row_off=0, width=512, height=512)
+    """
+    scale = 1 << (max_level - z)
+    return Window(x * tile_width * scale, y * tile_height * scale, tile_width * scale,
+                  tile_height * scale)
+
+
+def output_size(region_width: int, region_height: int, max_width: int | None,
+                max_height: int | None) -> tuple[int, int]:
+    """Largest size within the limits that keeps the region's aspect (large_image's rule).
+
+    A missing limit is 16 times the other; results are truncated and at least 1; enlarging is
+    allowed.
+
+    >>> output_size(58368, 12288, 256, 256), output_size(10000, 1000, 1000, None)
+    ((256, 53), (1000, 100))
+    >>> output_size(100, 50, 400, None)
+    (400, 200)
+    """
+    if max_width is None and max_height is None:
+        return region_width, region_height
+    if region_width <= 0 or region_height <= 0:
+        return 0, 0
+    max_width = max_width if max_width is not None else max_height * 16
+    max_height = max_height if max_height is not None else max_width * 16
+    fit_width = max(1, int(region_width * max_height / region_height))
+    fit_height = max(1, int(region_height * max_width / region_width))
+    if fit_width == max_width or (max_width * region_height > max_height * region_width
+                                  and fit_height != max_height):
+        return fit_width, max_height
+    return max_width, fit_height
+
+
+def read_level(region_width: int, region_height: int, out_width: int, out_height: int,
+               max_level: int) -> int:
+    """The coarsest level whose resolution is at least what the output needs.
+
+    >>> read_level(10000, 5000, 1000, 500, 6)
+    3
+    """
+    if out_width >= region_width and out_height >= region_height:
+        return max_level
+    ratio = min(out_width / region_width, out_height / region_height)
+    return max(0, min(max_level, max_level + math.ceil(round(math.log2(ratio), 4))))

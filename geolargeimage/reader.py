@@ -1,0 +1,346 @@
+"""Windowed reads from one raster through GDAL, safe from many threads at once.
+
+A :class:`Raster` opens its file once per thread (a ``gdal.Dataset`` must never be shared between
+threads) and reads any base-pixel window into any buffer size with one ``ReadAsArray`` call, so
+GDAL picks the overview and resamples. Rasters without enough overviews get a synthesized pyramid
+(:mod:`geolargeimage.vrt`) the first time a coarse read needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from osgeo import gdal, gdal_array
+
+from . import errors
+from .env import Env, gdal_errors
+from .grid import Window
+from .options import Resampling
+from .vrt import Pyramid, build_pyramid
+
+#: Config options set around every open and read: decode the blocks of one request in parallel.
+READ_CONFIG = {'GDAL_NUM_THREADS': 'ALL_CPUS'}
+
+_GRIORA = {
+    Resampling.NEAREST: gdal.GRIORA_NearestNeighbour, Resampling.BILINEAR: gdal.GRIORA_Bilinear,
+    Resampling.CUBIC: gdal.GRIORA_Cubic, Resampling.CUBICSPLINE: gdal.GRIORA_CubicSpline,
+    Resampling.LANCZOS: gdal.GRIORA_Lanczos, Resampling.AVERAGE: gdal.GRIORA_Average,
+    Resampling.MODE: gdal.GRIORA_Mode, Resampling.GAUSS: gdal.GRIORA_Gauss,
+    Resampling.RMS: gdal.GRIORA_RMS,
+}
+
+_INTERPRETATIONS = {
+    gdal.GCI_GrayIndex: 'gray', gdal.GCI_PaletteIndex: 'palette', gdal.GCI_RedBand: 'red',
+    gdal.GCI_GreenBand: 'green', gdal.GCI_BlueBand: 'blue', gdal.GCI_AlphaBand: 'alpha',
+    gdal.GCI_HueBand: 'hue', gdal.GCI_SaturationBand: 'saturation',
+    gdal.GCI_LightnessBand: 'lightness', gdal.GCI_CyanBand: 'cyan',
+    gdal.GCI_MagentaBand: 'magenta', gdal.GCI_YellowBand: 'yellow', gdal.GCI_BlackBand: 'black',
+    gdal.GCI_YCbCr_YBand: 'Y', gdal.GCI_YCbCr_CbBand: 'Cb', gdal.GCI_YCbCr_CrBand: 'Cr',
+    gdal.GCI_Undefined: 'undefined',
+}
+
+#: How much coarser than asked a level may be and still be read (GDAL's RasterIO rule).
+OVERVIEW_MARGIN = 0.1
+#: A pyramid is synthesized when the coarsest stored level is longer than this many tiles...
+PYRAMID_MIN_TILES = 2
+#: ...and a read needs at least this much more decimation than the best stored level gives.
+PYRAMID_TRIGGER_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class BandInfo:
+    """What GDAL says about one band (1-based ``index``)."""
+
+    index: int
+    dtype: np.dtype
+    interpretation: str
+    nodata: float | None
+    scale: float | None
+    offset: float | None
+    unit: str | None
+    description: str | None
+    color_table: tuple[tuple[int, int, int, int], ...] | None
+    categories: tuple[str, ...] | None
+    mask_flags: int
+
+
+@dataclass(frozen=True)
+class RasterInfo:
+    """The static facts of a raster, read once at open."""
+
+    path: str
+    width: int
+    height: int
+    bands: tuple[BandInfo, ...]
+    block_width: int
+    block_height: int
+    overview_sizes: tuple[tuple[int, int], ...]
+    driver: str
+    metadata: dict[str, str] = field(repr=False)
+    structure: dict[str, str] = field(repr=False)
+
+    @property
+    def band_count(self) -> int:
+        return len(self.bands)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.bands[0].dtype
+
+    @property
+    def mask_flags(self) -> int:
+        return self.bands[0].mask_flags
+
+    @property
+    def has_external_mask(self) -> bool:
+        """A mask that is not an alpha band already among the bands (nodata or a mask band)."""
+        flags = self.mask_flags
+        return not flags & gdal.GMF_ALL_VALID and not flags & gdal.GMF_ALPHA
+
+
+@dataclass(frozen=True)
+class _Level:
+    """A dataset to read from: ``path`` itself or its overview number ``overview``, and its size
+    in base pixels per pixel along x and y."""
+
+    path: str
+    overview: int | None
+    factor_x: float
+    factor_y: float
+
+
+def _levels_of(path: str, dataset: gdal.Dataset, width: int, height: int) -> list[_Level]:
+    """``dataset`` (at ``path``) and each of its overviews as levels of a ``width`` × ``height``
+    raster."""
+    levels = [_Level(path, None, width / dataset.RasterXSize, height / dataset.RasterYSize)]
+    band = dataset.GetRasterBand(1)
+    for index in range(band.GetOverviewCount()):
+        overview = band.GetOverview(index)
+        levels.append(_Level(path, index, width / overview.XSize, height / overview.YSize))
+    return levels
+
+
+class Raster:
+    """One raster file: static facts, per-thread handles and windowed reads.
+
+    Every read goes to the stored level (the raster, an overview, or a synthesized pyramid level)
+    whose resolution is the coarsest still fine enough, chosen here rather than by GDAL, so that a
+    window that does not fall on whole pixels keeps its exact position. Wraps ``gdal.OpenEx`` and
+    ``gdal.Dataset.ReadAsArray``.
+    """
+
+    def __init__(self, path: str, open_options: tuple[str, ...] = ()):
+        self.path = path
+        self._open_options = tuple(open_options)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pyramid: Pyramid | None = None
+        dataset = self.dataset()
+        self.info = _read_info(path, dataset)
+        self._levels = sorted(_levels_of(path, dataset, self.info.width, self.info.height),
+                              key=lambda level: level.factor_x)
+        self._check_decodes(dataset)
+
+    # -- handles --------------------------------------------------------------------------------
+    def dataset(self, level: _Level | None = None) -> gdal.Dataset:
+        """This thread's handle on the raster, or on one of its level datasets."""
+        handles = self._local.__dict__.setdefault('handles', {})
+        key = (self.path, None) if level is None else (level.path, level.overview)
+        handle = handles.get(key)
+        if handle is None:
+            if key[1] is None:
+                with gdal_errors(self.path, 'open'), Env(**READ_CONFIG):
+                    handle = gdal.OpenEx(key[0], gdal.OF_RASTER | gdal.OF_READONLY
+                                         | gdal.OF_VERBOSE_ERROR, open_options=self._options(key[0]))
+            else:
+                handle = self._overview_dataset(key[0], key[1])
+            handles[key] = handle
+        return handle
+
+    def _options(self, path: str) -> list[str]:
+        return list(self._open_options) if path == self.path else []
+
+    def _overview_dataset(self, path: str, index: int) -> gdal.Dataset:
+        """The dataset of overview ``index``: the driver's own (GTiff, VRT), else a handle opened
+        with ``OVERVIEW_LEVEL``. The parent stays referenced by this thread's handles."""
+        parent = self.dataset(_Level(path, None, 1.0, 1.0))
+        overview = parent.GetRasterBand(1).GetOverview(index).GetDataset()
+        if overview is not None and overview.RasterCount == parent.RasterCount:
+            return overview
+        with gdal_errors(self.path, 'open'), Env(**READ_CONFIG):
+            return gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY,
+                               open_options=[*self._options(path), f'OVERVIEW_LEVEL={index}'])
+
+    def stored_level(self, factor: int) -> gdal.Dataset | None:
+        """This thread's dataset of the stored level ``factor`` times smaller than the raster (the
+        raster itself, or an overview within a pixel of that size), or None."""
+        for level in self._levels:
+            if level.path != self.path:
+                continue
+            dataset = self.dataset(level)
+            if dataset.RasterXSize in (self.info.width // factor, -(-self.info.width // factor)) \
+                    and dataset.RasterYSize in (self.info.height // factor,
+                                                -(-self.info.height // factor)):
+                return dataset
+        return None
+
+    def close(self) -> None:
+        """Drop this thread's handles and remove a synthesized pyramid."""
+        self._local = threading.local()
+        if self._pyramid is not None:
+            self._pyramid.remove()
+            self._pyramid = None
+
+    def __del__(self) -> None:
+        pyramid = getattr(self, '_pyramid', None)
+        if pyramid is not None:
+            pyramid.remove()
+
+    # -- reads ----------------------------------------------------------------------------------
+    def read(self, window: Window, out_width: int, out_height: int, *,
+             bands: list[int] | None = None,
+             resampling: Resampling = Resampling.NEAREST) -> np.ndarray:
+        """Read ``window`` (base pixels, inside the raster; float offsets allowed) into an
+        ``(out_height, out_width, bands)`` array of the raster's dtype, resampled with
+        ``resampling``."""
+        band_list = bands or list(range(1, self.info.band_count + 1))
+        level = self._level_for(window, out_width, out_height)
+        algorithm = _GRIORA[self.resolve_resampling(resampling, window, out_width, out_height,
+                                                    band_list)]
+        with gdal_errors(self.path), Env(**READ_CONFIG):
+            data = self.dataset(level).ReadAsArray(
+                *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
+                band_list=band_list, resample_alg=algorithm, interleave='pixel')
+        return data.reshape(out_height, out_width, len(band_list))
+
+    def read_mask(self, window: Window, out_width: int, out_height: int) -> np.ndarray:
+        """The dataset mask (0 = no data, 255 = valid) of ``window`` as an ``(h, w)`` uint8 array.
+
+        Wraps ``GetMaskBand().ReadAsArray``; nearest-neighbour, like the mask itself.
+        """
+        level = self._level_for(window, out_width, out_height)
+        with gdal_errors(self.path), Env(**READ_CONFIG):
+            mask = self.dataset(level).GetRasterBand(1).GetMaskBand()
+            return mask.ReadAsArray(*_level_window(window, level), buf_xsize=out_width,
+                                    buf_ysize=out_height)
+
+    def resolve_resampling(self, resampling: Resampling, window: Window, out_width: int,
+                           out_height: int, band_list: list[int]) -> Resampling:
+        """The kernel ``auto`` stands for here: nearest for no scaling or paletted data, average
+        when shrinking, cubic when enlarging."""
+        if out_width == window.width and out_height == window.height:
+            return Resampling.NEAREST
+        if resampling is not Resampling.AUTO:
+            return resampling
+        if any(self.info.bands[b - 1].color_table for b in band_list):
+            return Resampling.NEAREST
+        shrinking = out_width * out_height < window.width * window.height
+        return Resampling.AVERAGE if shrinking else Resampling.CUBIC
+
+    # -- levels ---------------------------------------------------------------------------------
+    def _level_for(self, window: Window, out_width: int, out_height: int) -> _Level:
+        """The coarsest level that still has the resolution the read needs (synthesizing a
+        pyramid first when the best stored level is far too fine)."""
+        factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
+        best = self._best_level(factor)
+        if factor >= PYRAMID_TRIGGER_FACTOR * best.factor_x and self._needs_pyramid():
+            self._build_pyramid()
+            best = self._best_level(factor)
+        return best
+
+    def _best_level(self, factor: float) -> _Level:
+        """The coarsest level at most ``factor`` (+ GDAL's own 0.1 margin: a 3.9× read uses the
+        4× overview, as ``RasterIO`` would) times smaller than the raster."""
+        best = self._levels[0]
+        for level in self._levels:
+            if max(level.factor_x, level.factor_y) <= factor + OVERVIEW_MARGIN:
+                best = level
+        return best
+
+    def _needs_pyramid(self) -> bool:
+        if self._pyramid is not None:
+            return False
+        coarsest = self._levels[-1]
+        size = max(self.info.width / coarsest.factor_x, self.info.height / coarsest.factor_y)
+        # Strips are as wide as the raster: only square-ish blocks say how large a tile is.
+        block = min(self.info.block_width, self.info.block_height, 1024)
+        return size > PYRAMID_MIN_TILES * max(block, 256)
+
+    def _build_pyramid(self) -> None:
+        with self._lock:
+            if self._pyramid is not None:
+                return
+            coarsest = self._levels[-1]
+            width = round(self.info.width / coarsest.factor_x)
+            height = round(self.info.height / coarsest.factor_y)
+            warnings.warn(errors.NoOverviewsWarning(
+                f'{self.path} has no overviews coarser than {width}x{height}; synthesizing them '
+                'once (add overviews to the file, e.g. as a COG, to skip this)'),
+                skip_file_prefixes=(os.path.dirname(__file__),))
+            # Factor 2 is skipped: reading it from the stored level costs only 4x the pixels.
+            factors, factor = [], 2
+            while max(width, height) / factor > 128:
+                factor *= 2
+                factors.append(factor)
+            pyramid = build_pyramid(
+                self.path, overview_level=coarsest.overview, factors=factors or [2],
+                resampling='nearest' if self.info.bands[0].color_table else 'average',
+                estimated_bytes=width * height * self.info.band_count * self.info.dtype.itemsize // 12)
+            with gdal_errors(self.path, 'open'):
+                levels = _levels_of(pyramid.vrt_path, gdal.Open(pyramid.vrt_path),
+                                    self.info.width, self.info.height)
+            self._levels = sorted([*self._levels, *levels[1:]], key=lambda level: level.factor_x)
+            self._pyramid = pyramid
+
+    def _check_decodes(self, dataset: gdal.Dataset) -> None:
+        """Decode one pixel through the smallest overview, so a file whose data cannot be read
+        fails at open rather than at the first tile (one block; in a COG it is in the header)."""
+        with gdal_errors(self.path, 'decode'), Env(**READ_CONFIG):
+            dataset.ReadRaster(0, 0, self.info.width, self.info.height, 1, 1, band_list=[1])
+
+
+def _level_window(window: Window, level: _Level) -> tuple[float, float, float, float]:
+    """``window`` in the pixels of ``level``."""
+    return (window.col_off / level.factor_x, window.row_off / level.factor_y,
+            window.width / level.factor_x, window.height / level.factor_y)
+
+
+def _read_info(path: str, dataset: gdal.Dataset) -> RasterInfo:
+    if dataset.RasterCount == 0:
+        subdatasets = dataset.GetSubDatasets()
+        hint = f' (it holds {len(subdatasets)} subdatasets)' if subdatasets else ''
+        raise errors.SourceError(f'{path} has no raster bands{hint}')
+    if dataset.RasterXSize <= 0 or dataset.RasterYSize <= 0:
+        raise errors.SourceError(f'{path} has no size ({dataset.RasterXSize}x{dataset.RasterYSize})')
+    bands = tuple(_band_info(dataset.GetRasterBand(i), i) for i in range(1, dataset.RasterCount + 1))
+    first = dataset.GetRasterBand(1)
+    block_width, block_height = first.GetBlockSize()
+    overviews = tuple((first.GetOverview(i).XSize, first.GetOverview(i).YSize)
+                      for i in range(first.GetOverviewCount()))
+    return RasterInfo(path, dataset.RasterXSize, dataset.RasterYSize, bands, block_width,
+                      block_height, tuple(sorted(overviews, reverse=True)),
+                      dataset.GetDriver().ShortName, dataset.GetMetadata() or {},
+                      dataset.GetMetadata('IMAGE_STRUCTURE') or {})
+
+
+def _band_info(band: gdal.Band, index: int) -> BandInfo:
+    table = band.GetColorTable()
+    colors = tuple(tuple(table.GetColorEntry(i)) for i in range(table.GetCount())) if table else None
+    categories = band.GetCategoryNames()
+    return BandInfo(
+        index=index,
+        dtype=np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(band.DataType)),
+        interpretation=_INTERPRETATIONS.get(band.GetColorInterpretation(), 'undefined'),
+        nodata=_finite_or_none(band.GetNoDataValue()),
+        scale=band.GetScale(), offset=band.GetOffset(), unit=band.GetUnitType() or None,
+        description=band.GetDescription() or None, color_table=colors,
+        categories=tuple(categories) if categories else None, mask_flags=band.GetMaskFlags())
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """Nodata as a float (NaN is a real nodata value and is kept)."""
+    return None if value is None else float(value)

@@ -1,0 +1,72 @@
+"""Build the virtual datasets a source reads through; the only module that composes VRTs.
+
+Today: the *synthesized pyramid* of a raster with no (or too few) overviews: a VRT over the
+coarsest level the file has, with overviews built once by GDAL into an external ``.ovr`` beside it
+(in ``/vsimem`` when small, a temporary folder when large). Reads at coarse levels then decode a
+few small blocks instead of the whole image every time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+
+from osgeo import gdal
+
+from .env import Env, gdal_errors
+
+#: Largest uncompressed overview file kept in memory; larger ones go to a temporary folder.
+MEMORY_PYRAMID_BYTES = 256 << 20
+
+
+@dataclass(frozen=True)
+class Pyramid:
+    """A synthesized pyramid: the VRT to open and the folder (or /vsimem prefix) that holds it."""
+
+    vrt_path: str
+    folder: str
+
+    def remove(self) -> None:
+        """Delete the VRT and its overviews."""
+        if self.folder.startswith('/vsimem/'):
+            gdal.RmdirRecursive(self.folder)
+        else:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def build_pyramid(path: str, *, overview_level: int | None, factors: list[int],
+                  resampling: str, estimated_bytes: int) -> Pyramid:
+    """Write a VRT over ``path`` (at ``overview_level``, or full resolution when None) and build
+    its overviews at ``factors`` (``BuildOverviews`` with ``resampling``; ZSTD-compressed).
+    """
+    if estimated_bytes <= MEMORY_PYRAMID_BYTES:
+        folder = f'/vsimem/geolargeimage-{uuid.uuid4().hex}'
+    else:
+        folder = tempfile.mkdtemp(prefix='geolargeimage-pyramid-')
+    vrt_path = f'{folder}/levels.vrt'
+    open_options = [] if overview_level is None else [f'OVERVIEW_LEVEL={overview_level}']
+    pyramid = Pyramid(vrt_path, folder)
+    try:
+        with gdal_errors(path, 'build overviews for'), \
+                Env(COMPRESS_OVERVIEW='ZSTD', GDAL_NUM_THREADS='ALL_CPUS',
+                    GDAL_TIFF_OVR_BLOCKSIZE=256, BIGTIFF_OVERVIEW='IF_SAFER'):
+            source = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY,
+                                 open_options=open_options)
+            gdal.Translate(vrt_path, source, format='VRT').Close()
+            levels = gdal.Open(vrt_path)
+            levels.BuildOverviews(resampling.upper(), factors)
+            levels.Close()
+    except BaseException:
+        pyramid.remove()
+        raise
+    return pyramid
+
+
+def temp_folder_exists(pyramid: Pyramid) -> bool:
+    """Whether the pyramid's files are still there (for tests of clean-up)."""
+    if pyramid.folder.startswith('/vsimem/'):
+        return gdal.VSIStatL(pyramid.vrt_path) is not None
+    return os.path.isdir(pyramid.folder)

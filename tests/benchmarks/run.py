@@ -1,0 +1,800 @@
+"""Speed benchmark of geolargeimage against raw GDAL doing the same reads, in one run.
+
+Run from the repository root::
+
+    .venv/bin/python tests/benchmarks/run.py             # everything (~2-4 min on 2 cores)
+    .venv/bin/python tests/benchmarks/run.py --quick     # fewer repeats
+    .venv/bin/python tests/benchmarks/run.py --only region --only tiles
+    .venv/bin/python tests/benchmarks/run.py --list      # benchmark names
+
+Test rasters are built once into ``$GEOLARGEIMAGE_BENCH_DIR`` (default ``/tmp/geolargeimage-bench``)
+and rebuilt only when their recipe changes; the table is printed and written to
+``<that folder>/results.json``. See README.md beside this file for what each row measures.
+
+To add a section: write ``def bench_x(ctx: Context) -> list[Row]`` and decorate it with
+``@benchmark('x', 'what it measures')``; use :meth:`Context.compare` (or :meth:`Context.time_many`)
+so the row gets the same warm-up, repeat and interleaving rules as the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from osgeo import gdal, osr
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # measure the working tree, not some other installed copy
+    sys.path.insert(0, str(REPO))
+
+import geolargeimage  # noqa: E402
+from geolargeimage.errors import NoOverviewsWarning  # noqa: E402
+
+gdal.UseExceptions()
+warnings.simplefilter('ignore', NoOverviewsWarning)
+
+#: geolargeimage opens and reads with this thread-local config; raw GDAL gets the same, so rows
+#: compare the library's overhead and choices, not different GDAL settings.
+RAW_CONFIG = {'GDAL_NUM_THREADS': 'ALL_CPUS'}
+CPUS = os.cpu_count() or 1
+
+# ------------------------------------------------------------------------------------------------
+# Test data
+# ------------------------------------------------------------------------------------------------
+
+#: Bump when a recipe changes; files whose recipe differs from the manifest are rebuilt.
+DATA_VERSION = 1
+SIZE = 8192
+STRIP_W, STRIP_H = 10000, 6000
+
+
+def bench_dir() -> Path:
+    return Path(os.environ.get('GEOLARGEIMAGE_BENCH_DIR', '/tmp/geolargeimage-bench'))
+
+
+def _smooth(rng: np.random.Generator, width: int, height: int, cells: int, low: float,
+            high: float) -> np.ndarray:
+    """A float32 field varying smoothly over the image: a (cells+1)² random grid upsampled
+    bilinearly by GDAL (fast, and no SciPy needed)."""
+    small = rng.uniform(low, high, (cells + 1, cells + 1)).astype(np.float32)
+    mem = gdal.GetDriverByName('MEM').Create('', cells + 1, cells + 1, 1, gdal.GDT_Float32)
+    mem.GetRasterBand(1).WriteArray(small)
+    return mem.ReadAsArray(0, 0, cells + 1, cells + 1, buf_xsize=width, buf_ysize=height,
+                           resample_alg=gdal.GRIORA_Bilinear)
+
+
+def synthetic_rgb(width: int, height: int, seed: int) -> gdal.Dataset:
+    """A MEM dataset of photo-like RGB: smooth per-band gradients plus ±0..4 noise whose strength
+    varies in patches (calm areas and textured areas). DEFLATE+PREDICTOR=2 compresses it ~3×."""
+    rng = np.random.default_rng(seed)
+    texture = np.clip(_smooth(rng, width, height, 8, -1.0, 2.0), 0, 1)
+    mem = gdal.GetDriverByName('MEM').Create('', width, height, 3, gdal.GDT_Byte)
+    for band in range(3):
+        values = _smooth(rng, width, height, 32, 30, 220)
+        values += rng.integers(0, 5, (height, width), dtype=np.uint8) * texture
+        mem.GetRasterBand(band + 1).WriteArray(values.astype(np.uint8))
+        mem.GetRasterBand(band + 1).SetColorInterpretation(gdal.GCI_RedBand + band)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32618)
+    mem.SetSpatialRef(srs)
+    mem.SetGeoTransform((500000, 0.5, 0, 4500000, 0, -0.5))
+    return mem
+
+
+def _build_tiled(path: str) -> None:
+    mem = synthetic_rgb(SIZE, SIZE, seed=1)
+    gdal.Translate(path, mem, format='GTiff', creationOptions=[
+        'TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=DEFLATE', 'PREDICTOR=2',
+        'ZLEVEL=3', 'NUM_THREADS=ALL_CPUS']).Close()
+    dataset = gdal.Open(path, gdal.GA_Update)
+    with gdal.config_options({'COMPRESS_OVERVIEW': 'DEFLATE', 'PREDICTOR_OVERVIEW': '2',
+                              'ZLEVEL_OVERVIEW': '3', 'GDAL_TIFF_OVR_BLOCKSIZE': '256',
+                              'GDAL_NUM_THREADS': 'ALL_CPUS'}):
+        dataset.BuildOverviews('AVERAGE', [2, 4, 8, 16, 32])
+    dataset.Close()
+
+
+def _build_cog(path: str, tiled: str) -> None:
+    gdal.Translate(path, tiled, format='COG', creationOptions=[
+        'BLOCKSIZE=512', 'COMPRESS=JPEG', 'QUALITY=90', 'NUM_THREADS=ALL_CPUS']).Close()
+
+
+def _build_stripped(path: str) -> None:
+    mem = synthetic_rgb(STRIP_W, STRIP_H, seed=2)
+    gdal.Translate(path, mem, format='GTiff', creationOptions=[
+        'TILED=NO', 'COMPRESS=DEFLATE', 'PREDICTOR=2', 'ZLEVEL=3',
+        'NUM_THREADS=ALL_CPUS']).Close()
+
+
+#: name → (file name, recipe description, builder(path, folder)).
+DATASETS: dict[str, tuple[str, str, Callable[[str, Path], None]]] = {
+    'tiled': ('tiled-8192-deflate.tif',
+              '8192x8192 RGB uint8, 256 tiles, DEFLATE ZLEVEL=3 PREDICTOR=2, overviews AVERAGE 2..32',
+              lambda p, d: _build_tiled(p)),
+    'cog': ('cog-8192-jpeg.tif', 'COG of tiled: JPEG q90 (YCbCr), 512 blocks, its overviews',
+            lambda p, d: _build_cog(p, str(d / 'tiled-8192-deflate.tif'))),
+    'stripped': ('stripped-10000x6000.tif',
+                 '10000x6000 RGB uint8, strips (GDAL default rows per strip), DEFLATE ZLEVEL=3 '
+                 'PREDICTOR=2, no overviews', lambda p, d: _build_stripped(p)),
+}
+
+
+def ensure_data(folder: Path) -> dict[str, Path]:
+    """Build missing or outdated test rasters; returns name → path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_path = folder / 'manifest.json'
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    paths = {}
+    for name, (file_name, recipe, build) in DATASETS.items():  # in order: cog needs tiled
+        path = folder / file_name
+        paths[name] = path
+        wanted = {'version': DATA_VERSION, 'recipe': recipe}
+        if path.exists() and manifest.get(name) == {**wanted, 'bytes': path.stat().st_size}:
+            continue
+        started = time.perf_counter()
+        temporary = path.with_suffix('.building.tif')
+        temporary.unlink(missing_ok=True)
+        build(str(temporary), folder)
+        temporary.replace(path)
+        manifest[name] = {**wanted, 'bytes': path.stat().st_size}
+        manifest_path.write_text(json.dumps(manifest, indent=1))
+        print(f'built {path} ({path.stat().st_size / 1e6:.1f} MB) in '
+              f'{time.perf_counter() - started:.1f} s', file=sys.stderr)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------------
+# Rows, goals and the timing harness
+# ------------------------------------------------------------------------------------------------
+
+@dataclass
+class Goal:
+    """A target: ``field`` ('ratio' or 'ours') compared with ``op`` ('<=' or '>=') to ``value``."""
+
+    field: str
+    op: str
+    value: float
+
+    def __str__(self) -> str:
+        prefix = '' if self.field == 'ratio' else 'ours '
+        return f'{prefix}{"≤" if self.op == "<=" else "≥"}{self.value:g}×'
+
+    def met(self, row: Row) -> bool | None:
+        actual = getattr(row, self.field)
+        if actual is None or (isinstance(actual, float) and np.isnan(actual)):
+            return None
+        return actual <= self.value if self.op == '<=' else actual >= self.value
+
+
+@dataclass
+class Row:
+    """One line of the table. ``ours``/``base`` are medians in ``unit`` (ms unless stated);
+    ``ratio`` is ours/base."""
+
+    section: str
+    name: str
+    ours: float | None
+    base: float | None
+    base_name: str = 'gdal'
+    unit: str = 'ms'
+    goal: Goal | None = None
+    note: str = ''
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    #: Average CPU cores busy with other processes while the row ran (None: not measured).
+    other_cores: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours is None or not self.base:
+            return None
+        return self.ours / self.base
+
+    @property
+    def met(self) -> bool | None:
+        return self.goal.met(self) if self.goal else None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data['goal'] = str(self.goal) if self.goal else None
+        data.update(ratio=self.ratio, met=self.met)
+        return data
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float('nan')
+
+
+def _busy_jiffies() -> int | None:
+    """Busy CPU time of the whole machine (all cores) from /proc/stat, in clock ticks."""
+    try:
+        fields = [int(v) for v in Path('/proc/stat').read_text().split('\n', 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields[:8]) - fields[3] - fields[4]  # minus idle and iowait; guest is in user
+
+
+class _MachineLoad:
+    """How many cores other processes kept busy between creation and :meth:`other_cores`:
+    machine busy time (``/proc/stat``) minus this process's CPU time, over wall time."""
+
+    def __init__(self):
+        self.wall, self.busy, self.own = time.perf_counter(), _busy_jiffies(), _own_cpu()
+
+    def other_cores(self) -> float | None:
+        wall, busy = time.perf_counter() - self.wall, _busy_jiffies()
+        if busy is None or self.busy is None or wall < 0.3:
+            return None
+        ticks = os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 100
+        return max(0.0, ((busy - self.busy) / ticks - (_own_cpu() - self.own)) / wall)
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@dataclass
+class Timing:
+    """What :meth:`Context.time_many` measured: ms samples per call name, the first value
+    each call returned, GDAL cache use before each call, and the cores others kept busy."""
+
+    samples: dict[str, list[float]]
+    first: dict[str, Any] = field(default_factory=dict)
+    cache_mb_before: dict[str, list[float]] = field(default_factory=dict)
+    other_cores: float | None = None
+    batch: dict[str, int] = field(default_factory=dict)
+
+    def load_note(self) -> str:
+        if self.other_cores is None or self.other_cores < 0.25:
+            return ''
+        return f'other processes busy {self.other_cores:.1f} cores'
+
+
+#: Calls faster than this (ms) are timed in batches of back-to-back calls; at most MAX_BATCH.
+BATCH_MS = 10.0
+MAX_BATCH = 200
+
+
+class Context:
+    """What a benchmark gets: the test files, repeat counts and the timing helpers."""
+
+    def __init__(self, files: dict[str, Path], quick: bool):
+        self.files = files
+        self.quick = quick
+
+    def repeats(self, full: int) -> int:
+        return max(3, full // 3) if self.quick else full
+
+    def time_many(self, calls: dict[str, tuple[Callable[[Any], Any], Callable[[], Any] | None]],
+                  *, repeats: int, warmup: int = 1, cache_check: bool = False) -> Timing:
+        """Time each ``fn(state)`` of ``calls`` (name → (fn, setup or None)) ``repeats`` times
+        after ``warmup`` untimed rounds. Every round runs each call once, rotating which goes
+        first, so load changes on a shared machine hit all of them alike; ``setup()`` (untimed)
+        makes a fresh state before every call when given.
+
+        A call without setup that the warm-up found faster than :data:`BATCH_MS` is run in a
+        batch of back-to-back calls per sample (the sample is the batch's mean), so sub-ms
+        operations are not lost in timer and scheduler noise.
+
+        ``cache_check`` records GDAL's block-cache use right before each timed call: with a
+        fresh dataset per call it shows the cache was cold (the previous dataset's blocks were
+        dropped when it was released).
+        """
+        names = list(calls)
+        timing = Timing({name: [] for name in names})
+        batch = dict.fromkeys(names, 1)
+        machine = _MachineLoad()
+        for round_ in range(warmup + repeats):
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                fn, setup = calls[name]
+                state = setup() if setup else None
+                gc.collect()
+                if cache_check:
+                    timing.cache_mb_before.setdefault(name, []).append(gdal.GetCacheUsed() / 2**20)
+                count = batch[name]
+                started = time.perf_counter()
+                value = fn(state)
+                for _ in range(count - 1):
+                    fn(state)
+                elapsed = (time.perf_counter() - started) * 1000 / count
+                timing.first.setdefault(name, value)
+                if round_ >= warmup:
+                    timing.samples[name].append(elapsed)
+                elif setup is None and round_ == warmup - 1:
+                    batch[name] = max(1, min(MAX_BATCH, int(BATCH_MS / max(elapsed, 1e-3))))
+                del state, value
+        timing.batch = batch
+        timing.other_cores = machine.other_cores()
+        return timing
+
+    def time_pair(self, ours: Callable[[Any], Any], base: Callable[[Any], Any], *, repeats: int,
+                  setup_ours: Callable[[], Any] | None = None,
+                  setup_base: Callable[[], Any] | None = None, **kwargs: Any) -> Timing:
+        """:meth:`time_many` of ``ours`` and ``base``."""
+        return self.time_many({'ours': (ours, setup_ours), 'base': (base, setup_base)},
+                              repeats=repeats, **kwargs)
+
+    def compare(self, section: str, name: str, ours: Callable[[Any], Any],
+                base: Callable[[Any], Any], *, repeats: int, goal: Goal | None = None,
+                note: str = '', base_name: str = 'gdal', check: str | None = 'equal',
+                **kwargs: Any) -> Row:
+        """A row from :meth:`time_pair`. ``check='equal'`` compares the first results (arrays,
+        or the ``[0]`` of ``(array, mime)`` tuples) and notes a mismatch; 'size' only shapes."""
+        timing = self.time_pair(ours, base, repeats=repeats, **kwargs)
+        notes = [note] if note else []
+        if check:
+            notes.append(_check(timing.first.get('ours'), timing.first.get('base'), check))
+        if kwargs.get('cache_check'):
+            before = timing.cache_mb_before
+            notes.append(f'GDAL cache before ≤{max(before["ours"]):.1f}/{max(before["base"]):.1f} MB')
+        notes.append(timing.load_note())
+        ours_ms, base_ms = timing.samples['ours'], timing.samples['base']
+        return Row(section, name, _median(ours_ms), _median(base_ms), base_name=base_name,
+                   goal=goal, note='; '.join(n for n in notes if n),
+                   samples={'ours': ours_ms, 'base': base_ms}, other_cores=timing.other_cores)
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    if isinstance(value, tuple):
+        value = value[0]
+    if isinstance(value, (bytes, bytearray)):
+        return np.asarray(Image.open(io.BytesIO(value)))
+    return value if isinstance(value, np.ndarray) else None
+
+
+def _check(ours: Any, base: Any, how: str) -> str:
+    a, b = _as_array(ours), _as_array(base)
+    if a is None or b is None:
+        return ''
+    if a.shape != b.shape:
+        return f'SHAPES DIFFER {a.shape} vs {b.shape}'
+    if how == 'size' or np.array_equal(a, b):
+        return ''
+    diff = np.abs(a.astype(np.int32) - b.astype(np.int32))
+    return f'pixels differ: mean |d| {diff.mean():.2f}, max {diff.max()}'
+
+
+#: Registered benchmarks: (name, description, function), run in this order.
+BENCHMARKS: list[tuple[str, str, Callable[[Context], list[Row]]]] = []
+
+
+def benchmark(name: str, description: str):
+    def register(fn: Callable[[Context], list[Row]]) -> Callable[[Context], list[Row]]:
+        BENCHMARKS.append((name, description, fn))
+        return fn
+    return register
+
+
+# ------------------------------------------------------------------------------------------------
+# Raw GDAL helpers (the baseline)
+# ------------------------------------------------------------------------------------------------
+
+def raw_open(path: Path | str) -> gdal.Dataset:
+    with gdal.config_options(RAW_CONFIG, thread_local=True):
+        return gdal.Open(str(path))
+
+
+def raw_read(dataset: gdal.Dataset, window: tuple[float, float, float, float],
+             width: int | None = None, height: int | None = None,
+             alg: int = gdal.GRIORA_NearestNeighbour) -> np.ndarray:
+    """``ReadAsArray`` of a window into a ``(h, w, bands)`` array, as geolargeimage asks for it."""
+    with gdal.config_options(RAW_CONFIG, thread_local=True):
+        return dataset.ReadAsArray(*window, buf_xsize=width or int(window[2]),
+                                   buf_ysize=height or int(window[3]), resample_alg=alg,
+                                   interleave='pixel')
+
+
+def pil_encode(pixels: np.ndarray, encoding: str) -> bytes:
+    """Pillow encode with geolargeimage's defaults (JPEG q95 4:4:4, PNG level 2)."""
+    buffer = io.BytesIO()
+    params = {'quality': 95, 'subsampling': 0} if encoding == 'JPEG' else {'compress_level': 2}
+    Image.fromarray(pixels).save(buffer, encoding, **params)
+    return buffer.getvalue()
+
+
+def fresh_source(path: Path, **options: Any) -> geolargeimage.TileSource:
+    return geolargeimage.open(str(path), noCache=True, **options)
+
+
+def tile_read(size_x: int, size_y: int, tile: int, levels: int, x: int, y: int,
+              z: int) -> tuple[tuple[int, int, int, int], int, int, int]:
+    """Independent arithmetic of large_image's tile (x, y, z): clipped base window, buffer size,
+    and the GDAL resampling geolargeimage's ``auto`` uses (nearest 1:1, average shrinking)."""
+    factor = 2 ** (levels - 1 - z)
+    left, top = x * tile * factor, y * tile * factor
+    width = min(left + tile * factor, size_x) - left
+    height = min(top + tile * factor, size_y) - top
+    out_w, out_h = max(1, round(width / factor)), max(1, round(height / factor))
+    alg = gdal.GRIORA_NearestNeighbour if factor == 1 else gdal.GRIORA_Average
+    return (left, top, width, height), out_w, out_h, alg
+
+
+def crop(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    return pixels[:height, :width]
+
+
+# ------------------------------------------------------------------------------------------------
+# Sections
+# ------------------------------------------------------------------------------------------------
+
+REGION = dict(left=2000, top=2000, width=2048, height=2048)
+REGION_WINDOW = (2000, 2000, 2048, 2048)
+
+
+@benchmark('region', 'full-resolution 2048² region → numpy, warm and cold GDAL block cache')
+def bench_region(ctx: Context) -> list[Row]:
+    rows = []
+    goal = Goal('ratio', '<=', 1.1)
+    for label in ('tiled', 'cog'):
+        path = ctx.files[label]
+        source, dataset = fresh_source(path), raw_open(path)
+        rows.append(ctx.compare(
+            'region', f'{label} 2048² full-res numpy, warm',
+            lambda _: source.getRegion(region=REGION, format='numpy')[0],
+            lambda _: raw_read(dataset, REGION_WINDOW), repeats=ctx.repeats(15), goal=goal))
+        del source, dataset
+        row = ctx.compare(
+            'region', f'{label} 2048² full-res numpy, cold',
+            lambda s: s.getRegion(region=REGION, format='numpy')[0],
+            lambda d: raw_read(d, REGION_WINDOW), repeats=ctx.repeats(9), goal=goal,
+            setup_ours=lambda: fresh_source(path), setup_base=lambda: raw_open(path),
+            cache_check=True)
+        # What GDAL_NUM_THREADS=ALL_CPUS buys on this read (both columns above use it).
+        single = ctx.time_many({'raw': (lambda d: d.ReadAsArray(*REGION_WINDOW, interleave='pixel'),
+                                        lambda: gdal.Open(str(path)))},
+                               repeats=ctx.repeats(5)).samples['raw']
+        row.note = '; '.join(filter(None, [row.note, f'raw 1-thread {_median(single):.0f} ms']))
+        rows.append(row)
+    return rows
+
+
+@benchmark('overview', 'whole image fitted in 1024 wide → numpy vs decimated GRIORA_Average read')
+def bench_overview(ctx: Context) -> list[Row]:
+    rows = []
+    goal = Goal('ratio', '<=', 1.2)
+
+    def ours(source):
+        return source.getRegion(output=dict(maxWidth=1024), format='numpy')[0]
+
+    def raw(dataset):
+        return raw_read(dataset, (0, 0, SIZE, SIZE), 1024, 1024, gdal.GRIORA_Average)
+
+    for label in ('tiled', 'cog'):
+        path = ctx.files[label]
+        source, dataset = fresh_source(path), raw_open(path)
+        rows.append(ctx.compare('overview', f'{label} whole → 1024² numpy, warm',
+                                lambda _: ours(source), lambda _: raw(dataset),
+                                repeats=ctx.repeats(15), goal=goal))
+        del source, dataset
+        rows.append(ctx.compare('overview', f'{label} whole → 1024² numpy, cold', ours, raw,
+                                repeats=ctx.repeats(9), goal=goal,
+                                setup_ours=lambda: fresh_source(path),
+                                setup_base=lambda: raw_open(path), cache_check=True))
+    return rows
+
+
+@benchmark('tiles', 'one central native tile per level (numpy), and encoded JPEG/PNG tiles')
+def bench_tiles(ctx: Context) -> list[Row]:
+    rows = []
+    for label in ('tiled', 'cog'):
+        path = ctx.files[label]
+        source, dataset = fresh_source(path), raw_open(path)
+        tile, levels = source.tileWidth, source.levels
+        sizes = (source.sizeX, source.sizeY, tile, levels)
+        z_values = range(levels) if label == 'tiled' else (0, levels - 1)
+        for z in z_values:
+            x = y = (2 ** z) // 2
+            window, w, h, alg = tile_read(*sizes, x, y, z)
+            rows.append(ctx.compare(
+                'tiles', f'{label} tile z={z}/{levels - 1} ({x},{y}) {tile}² numpy, warm',
+                lambda _, x=x, y=y, z=z: crop(source.getTile(x, y, z, numpyAllowed=True), w, h),
+                lambda _, window=window, w=w, h=h, alg=alg: raw_read(dataset, window, w, h, alg),
+                repeats=ctx.repeats(30)))
+        encoded = [(levels - 1, 'JPEG'), (levels - 1, 'PNG')]
+        if label == 'tiled':
+            encoded += [(levels - 3, 'JPEG'), (levels - 3, 'PNG')]
+        for z, encoding in encoded:
+            x = y = (2 ** z) // 2
+            window, w, h, alg = tile_read(*sizes, x, y, z)
+            enc_source = fresh_source(path, encoding=encoding)
+            rows.append(ctx.compare(
+                'tiles', f'{label} tile z={z}/{levels - 1} ({x},{y}) {encoding}, warm',
+                lambda _, x=x, y=y, z=z, s=enc_source: s.getTile(x, y, z),
+                lambda _, window=window, w=w, h=h, alg=alg, e=encoding: pil_encode(
+                    raw_read(dataset, window, w, h, alg), e),
+                repeats=ctx.repeats(30), note='base = raw read + Pillow encode'))
+        # One cold full-resolution tile: decode dominates.
+        z = levels - 1
+        x = y = (2 ** z) // 2
+        window, w, h, alg = tile_read(*sizes, x, y, z)
+        rows.append(ctx.compare(
+            'tiles', f'{label} tile z={z}/{levels - 1} ({x},{y}) numpy, cold',
+            lambda s: crop(s.getTile(x, y, z, numpyAllowed=True), w, h),
+            lambda d: raw_read(d, window, w, h, alg), repeats=ctx.repeats(15),
+            setup_ours=lambda: fresh_source(path), setup_base=lambda: raw_open(path),
+            cache_check=True))
+        del source, dataset
+    return rows
+
+
+@benchmark('thumbnail', 'getThumbnail() (JPEG, 256) vs decimated read + Pillow JPEG')
+def bench_thumbnail(ctx: Context) -> list[Row]:
+    rows = []
+    for label in ('tiled', 'cog'):
+        path = ctx.files[label]
+        source, dataset = fresh_source(path), raw_open(path)
+        rows.append(ctx.compare(
+            'thumbnail', f'{label} thumbnail JPEG 256, warm', lambda _: source.getThumbnail(),
+            lambda _: pil_encode(raw_read(dataset, (0, 0, SIZE, SIZE), 256, 256,
+                                          gdal.GRIORA_Average), 'JPEG'),
+            repeats=ctx.repeats(30), note='base = raw read + Pillow encode'))
+        del source, dataset
+    return rows
+
+
+@benchmark('iterate', 'tileIterator over all 256² tiles at full res: 1 thread vs a thread pool')
+def bench_iterate(ctx: Context) -> list[Row]:
+    path = ctx.files['tiled']
+    windows = [(x, y, 256, 256) for y in range(0, SIZE, 256) for x in range(0, SIZE, 256)]
+    megapixels = SIZE * SIZE / 1e6
+
+    def ours_single(source):
+        count = 0
+        for record in source.tileIterator(format='numpy'):
+            count += record['tile'].shape[0] > 0
+        return count
+
+    def ours_pool(source):
+        with ThreadPoolExecutor(CPUS) as pool:
+            return sum(tile.shape[0] > 0 for tile in pool.map(
+                lambda record: record['tile'], source.tileIterator(format='numpy')))
+
+    def raw_single(_):
+        dataset = raw_open(path)
+        return sum(raw_read(dataset, w).shape[0] > 0 for w in windows)
+
+    def raw_pool(_):
+        local = threading.local()
+
+        def read(window):
+            if not hasattr(local, 'dataset'):
+                local.dataset = raw_open(path)
+            return raw_read(local.dataset, window)
+        with ThreadPoolExecutor(CPUS) as pool:
+            return sum(tile.shape[0] > 0 for tile in pool.map(read, windows))
+
+    setup = lambda: fresh_source(path)  # noqa: E731  fresh datasets: cold block cache
+    timing = ctx.time_many({'ours 1': (ours_single, setup), 'ours pool': (ours_pool, setup),
+                            'raw 1': (raw_single, None), 'raw pool': (raw_pool, None)},
+                           repeats=ctx.repeats(5))
+    ms = timing.samples
+    counts = set(timing.first.values())
+    notes = ['cold', f'TILE COUNTS DIFFER {counts}' if counts != {len(windows)} else '',
+             timing.load_note()]
+    rows = []
+    for name, ours_key, raw_key in (('1 thread', 'ours 1', 'raw 1'),
+                                    (f'pool of {CPUS} threads', 'ours pool', 'raw pool')):
+        o, r = _median(ms[ours_key]), _median(ms[raw_key])
+        rows.append(Row('iterate', f'tiled 1024 tiles 256² numpy, {name}', o, r,
+                        note='; '.join(filter(None, [
+                            f'{megapixels / o * 1000:.0f} vs {megapixels / r * 1000:.0f} MP/s',
+                            *notes])),
+                        samples={'ours': ms[ours_key], 'base': ms[raw_key]},
+                        other_cores=timing.other_cores))
+    # Speed-ups from the single and pooled runs of the same round (robust to load drift).
+    speedup = {who: [a / b for a, b in zip(ms[f'{who} 1'], ms[f'{who} pool'])]
+               for who in ('ours', 'raw')}
+    rows.append(Row('iterate', f'tiled speed-up, {CPUS} threads vs 1', _median(speedup['ours']),
+                    _median(speedup['raw']), unit='x',
+                    goal=Goal('ours', '>=', 1.7) if CPUS == 2 else None,
+                    note='; '.join(filter(None, ['base = raw GDAL, one dataset per thread; '
+                                                 'median of per-round ratios',
+                                                 timing.load_note()])),
+                    samples=speedup, other_cores=timing.other_cores))
+    return rows
+
+
+@benchmark('nooverview', 'low-zoom tiles of a stripped file without overviews (synthesized pyramid)')
+def bench_nooverview(ctx: Context) -> list[Row]:
+    path = ctx.files['stripped']
+    probe = fresh_source(path)
+    sizes = (probe.sizeX, probe.sizeY, probe.tileWidth, probe.levels)
+    levels = probe.levels
+    del probe
+    rows = []
+    z = 0
+    window, w, h, alg = tile_read(*sizes, 0, 0, z)
+    rows.append(ctx.compare(
+        'nooverview', f'stripped tile z=0/{levels - 1} numpy, first call',
+        lambda s: crop(s.getTile(0, 0, z, numpyAllowed=True), w, h),
+        lambda d: raw_read(d, window, w, h, alg), repeats=ctx.repeats(3) if not ctx.quick else 1,
+        setup_ours=lambda: fresh_source(path), setup_base=lambda: raw_open(path),
+        cache_check=True, note='ours builds the pyramid; base = fresh dataset, cold'))
+    source, dataset = fresh_source(path), raw_open(path)
+    for z in (0, 2):
+        x, y = (1, 1) if z == 2 else (0, 0)
+        window, w, h, alg = tile_read(*sizes, x, y, z)
+        rows.append(ctx.compare(
+            'nooverview', f'stripped tile z={z}/{levels - 1} ({x},{y}) numpy, subsequent',
+            lambda _, x=x, y=y, z=z, w=w, h=h: crop(source.getTile(x, y, z, numpyAllowed=True), w, h),
+            lambda _, window=window, w=w, h=h, alg=alg: raw_read(dataset, window, w, h, alg),
+            repeats=ctx.repeats(9), note='base = same dataset each time (strips cached)'))
+    return rows
+
+
+@benchmark('peers', 'optional: rio-tiler and large_image on the same work (skipped when absent)')
+def bench_peers(ctx: Context) -> list[Row]:
+    rows = []
+    path = ctx.files['tiled']
+    source = fresh_source(path)
+
+    def ours_region(_):
+        return source.getRegion(region=REGION, format='numpy')[0]
+
+    def ours_preview(_):
+        return source.getRegion(output=dict(maxWidth=1024), format='numpy')[0]
+
+    try:
+        from rio_tiler.io import Reader
+    except ImportError:
+        rows.append(Row('peers', 'rio-tiler', None, None, base_name='rio-tiler',
+                        note='skipped: rio_tiler is not importable'))
+    else:
+        try:
+            reader = Reader(str(path))
+            gt = gdal.Open(str(path)).GetGeoTransform()
+            left, top = gt[0] + 2000 * gt[1], gt[3] + 2000 * gt[5]
+            right, bottom = left + 2048 * gt[1], top + 2048 * gt[5]
+            bbox = (left, bottom, right, top)
+            rows.append(ctx.compare(
+                'peers', 'tiled 2048² full-res region (rio-tiler part)', ours_region,
+                lambda _: np.moveaxis(reader.part(bbox, dst_crs=reader.crs, bounds_crs=reader.crs,
+                                                  width=2048, height=2048).data, 0, -1),
+                repeats=ctx.repeats(9), base_name='rio-tiler'))
+            rows.append(ctx.compare(
+                'peers', 'tiled whole → 1024 (rio-tiler preview)', ours_preview,
+                lambda _: np.moveaxis(reader.preview(max_size=1024).data, 0, -1),
+                repeats=ctx.repeats(9), base_name='rio-tiler', check='size',
+                note='rio-tiler resamples nearest by default, ours average'))
+        except Exception as exc:  # noqa: BLE001  a peer's API drift must not stop the run
+            rows.append(Row('peers', 'rio-tiler', None, None, base_name='rio-tiler',
+                            note=f'error: {type(exc).__name__}: {exc}'[:200]))
+    try:
+        import large_image
+    except ImportError:
+        rows.append(Row('peers', 'large_image (GDAL source)', None, None, base_name='large_image',
+                        note='skipped: large_image is not importable'))
+    else:
+        try:
+            try:
+                import large_image_source_gdal
+                peer = large_image_source_gdal.open(str(path))
+            except ImportError:
+                peer = large_image.open(str(path), source='gdal')
+            rows.append(ctx.compare(
+                'peers', 'tiled 2048² full-res region (large_image)', ours_region,
+                lambda _: peer.getRegion(region=REGION, format='numpy')[0],
+                repeats=ctx.repeats(9), base_name='large_image', check='size'))
+            rows.append(ctx.compare(
+                'peers', 'tiled whole → 1024 (large_image)', ours_preview,
+                lambda _: peer.getRegion(output=dict(maxWidth=1024), format='numpy')[0],
+                repeats=ctx.repeats(9), base_name='large_image', check='size'))
+        except Exception as exc:  # noqa: BLE001
+            rows.append(Row('peers', 'large_image (GDAL source)', None, None,
+                            base_name='large_image', note=f'error: {type(exc).__name__}: {exc}'[:200]))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Output
+# ------------------------------------------------------------------------------------------------
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None or np.isnan(value):
+        return '—'
+    if unit == 'x':
+        return f'{value:.2f}x'
+    if value < 10:
+        return f'{value:.2f}'
+    return f'{value:.1f}' if value < 100 else f'{value:.0f}'
+
+
+def format_table(rows: list[Row]) -> str:
+    header = ('section', 'name', 'ours', 'base', 'vs', 'ours/base', 'goal', 'ok', 'note')
+    lines = []
+    for row in rows:
+        met = {True: 'yes', False: 'NO', None: ''}[row.met]
+        ratio = '—' if row.ratio is None else f'{row.ratio:.2f}' if row.ratio >= 0.1 \
+            else f'{row.ratio:.3f}'
+        lines.append((row.section, row.name, _fmt(row.ours, row.unit), _fmt(row.base, row.unit),
+                      row.base_name, ratio, str(row.goal) if row.goal else '', met, row.note))
+    widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header) - 1)]
+    align = ['<', '<', '>', '>', '<', '>', '<', '<']
+
+    def render(line):
+        cells = [f'{str(cell):{a}{w}}' for cell, a, w in zip(line, align, widths)]
+        return '  '.join(cells + [str(line[-1])]).rstrip()
+    rule = '-' * (sum(widths) + 2 * len(widths) + 4)
+    return '\n'.join([render(header), rule, *map(render, lines)])
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        'when': time.strftime('%Y-%m-%dT%H:%M:%S%z'), 'cpus': CPUS,
+        'python': platform.python_version(), 'gdal': gdal.__version__,
+        'numpy': np.__version__, 'geolargeimage': geolargeimage.__version__,
+        'gdal_cachemax_mb': gdal.GetCacheMax() / 2**20, 'raw_config': RAW_CONFIG,
+        'loadavg': os.getloadavg() if hasattr(os, 'getloadavg') else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--quick', action='store_true', help='fewer repeats (about 1/3)')
+    parser.add_argument('--only', action='append', metavar='NAME',
+                        help='run only this benchmark (repeatable; see --list)')
+    parser.add_argument('--list', action='store_true', help='list benchmark names and exit')
+    parser.add_argument('--dir', type=Path, default=None,
+                        help='data and results folder (default $GEOLARGEIMAGE_BENCH_DIR or '
+                             '/tmp/geolargeimage-bench)')
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, description, _fn in BENCHMARKS:
+            print(f'{name:12} {description}')
+        return 0
+    known = {name for name, _d, _f in BENCHMARKS}
+    unknown = set(args.only or ()) - known
+    if unknown:
+        parser.error(f'unknown benchmark(s) {", ".join(sorted(unknown))}; '
+                     f'choose from {", ".join(sorted(known))}')
+    folder = args.dir or bench_dir()
+    files = ensure_data(folder)
+    ctx = Context(files, args.quick)
+    info = machine_info()
+    print(f'geolargeimage {info["geolargeimage"]}, GDAL {info["gdal"]}, {CPUS} CPUs, '
+          f'GDAL_CACHEMAX {info["gdal_cachemax_mb"]:.0f} MB, load {info["loadavg"]}; '
+          f'medians of {"quick" if args.quick else "full"} repeats, ms unless noted',
+          file=sys.stderr)
+    rows: list[Row] = []
+    started = time.perf_counter()
+    for name, _description, fn in BENCHMARKS:
+        if args.only and name not in args.only:
+            continue
+        section_start = time.perf_counter()
+        new_rows = fn(ctx)
+        gc.collect()
+        rows.extend(new_rows)
+        print(f'  {name}: {len(new_rows)} rows in {time.perf_counter() - section_start:.1f} s',
+              file=sys.stderr)
+    print(format_table(rows))
+    info['seconds'] = round(time.perf_counter() - started, 1)
+    info['quick'] = args.quick
+    out = folder / 'results.json'
+    out.write_text(json.dumps({'machine': info, 'rows': [r.to_json() for r in rows]}, indent=1,
+                              default=str))
+    print(f'\nwrote {out}', file=sys.stderr)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
