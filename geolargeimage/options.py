@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from PIL import ImageColor
 
 from .errors import OptionsError
@@ -244,8 +245,8 @@ class OutputSpec:
         for key in ('maxWidth', 'maxHeight'):
             value = output.get(key)
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
-                        or int(value) != value:
+                if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) \
+                        or value < 0 or int(value) != value:
                     raise OptionsError(f'output {key} must be an integer >= 0, not {value!r}')
                 value = int(value)
             sizes[key] = value
@@ -359,7 +360,8 @@ TIFF_COMPRESSIONS = {'raw': 'raw', 'none': 'raw', 'lzw': 'tiff_lzw', 'deflate': 
 
 
 def _integer(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value \
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) \
+            or int(value) != value \
             or not low <= value <= high:
         raise OptionsError(f'{name} must be an integer from {low} to {high}, not {value!r}')
     return int(value)

@@ -371,6 +371,8 @@ class TileSource:
         if fmt is TileFormat.NUMPY:
             return pixels, TileFormat.NUMPY.value
         if pixels.size == 0:
+            if fmt is TileFormat.PIL:
+                return to_pil(np.zeros(pixels.shape[:2] + (3,), np.uint8)), TileFormat.PIL.value
             return ImageBytes(b'', encoding.encoding.mimetype), encoding.encoding.mimetype
         mask = self._mask(window, pixels.shape[1], pixels.shape[0])
         picture = to_display(pixels, self._display_plan, self._display_ranges, mask)

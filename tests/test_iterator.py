@@ -125,9 +125,8 @@ def test_records_are_row_major_with_every_key(rgb):
             'region_x_max': 4, 'region_y_max': 3, 'position': 12}
         assert record['tile_overlap'] == {'left': 0, 'top': 0, 'right': 0, 'bottom': 0}
         assert record['format'] == 'numpy'
-        y, x = record['y'], record['x']
-        np.testing.assert_array_equal(
-            record['tile'], expected(slice(y, y + record['height']), slice(x, x + record['width']), 3))
+        y, x, h, w = record['y'], record['x'], record['height'], record['width']
+        np.testing.assert_array_equal(record['tile'], expected(slice(y, y + h), slice(x, x + w), 3))
 
 
 def test_tiles_cover_a_region_exactly_and_match_get_region(rgb):
@@ -274,7 +273,8 @@ def test_resampled_iteration_example(big):
         assert r['tile_width'] == pytest.approx(r['width'] * 1.25)
         assert r['tile_height'] == pytest.approx(r['height'] * 1.25)
     second = records[1]
-    assert (second['x'], second['width'], second['tile_width'], second['gx']) == (256, 256, 320, 2560)
+    assert (second['x'], second['width'], second['tile_width'], second['gx']) == \
+        (256, 256, 320, 2560)
     last = records[-1]
     assert (last['width'], last['height']) == (232, 244)
     assert last['tile'].shape == (244, 232, 1)
@@ -546,7 +546,8 @@ def test_pil_format(rgb):
                                region={'left': 7, 'top': 9})
     assert record['format'] == geolargeimage.TILE_FORMAT_PIL
     assert isinstance(record['tile'], Image.Image) and record['tile'].size == (33, 21)
-    np.testing.assert_array_equal(np.asarray(record['tile']), expected(slice(9, 30), slice(7, 40), 3))
+    np.testing.assert_array_equal(np.asarray(record['tile']),
+                                  expected(slice(9, 30), slice(7, 40), 3))
 
 
 # -- tile_offset and invalid tiling -----------------------------------------------------------

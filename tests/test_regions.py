@@ -1,9 +1,8 @@
 """getRegion: region units and edges, output sizes, resampling, dtypes, formats and encodings.
 
 Every raster is made here with :mod:`factory`, so the pixels of any full-resolution window are
-known (``expected``), and every downsampled result is compared with a raw GDAL ``ReadAsArray`` of
-the same window into the same buffer size (the library makes that same call on the same file, so
-the values must match exactly).
+known (``expected``), and downsampled results are compared with a raw GDAL ``ReadAsArray`` of the
+same window into the same buffer size (see "resampled pixel values" for when that is exact).
 """
 
 from __future__ import annotations
@@ -330,12 +329,17 @@ def test_output_as_large_as_the_region_is_exact(rgb):
 @pytest.mark.parametrize('output', [{'maxWidth': -1}, {'maxHeight': -10}, {'maxWidth': 1.5},
                                     {'maxWidth': 'abc'}, {'maxWidth': 100, 'maxHeight': -1},
                                     {'maxWidth': True}, {'maxHeight': '100'},
-                                    # an integral float is still not an int (large_image checks
-                                    # isinstance(maxWidth, int))
-                                    {'maxWidth': 256.0}])
+                                    {'maxWidth': 255.5}], ids=str)
 def test_invalid_output_raises_value_error(rgb, output):
     with pytest.raises(ValueError):
         rgb.getRegion(format='numpy', output=output)
+
+
+@pytest.mark.parametrize('limit', [256, 256.0, np.int64(256), np.uint16(256)], ids=repr)
+def test_whole_number_output_limits_of_any_type_are_accepted(rgb, limit):
+    # Deliberately more lenient than large_image: numpy integers and integral floats are sizes.
+    data, _ = rgb.getRegion(format='numpy', output={'maxWidth': limit})
+    assert data.shape[1] == 256
 
 
 # -- resampled pixel values -------------------------------------------------------------------

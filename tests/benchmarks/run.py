@@ -204,7 +204,7 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        if self.ours is None or not self.base:
+        if self.ours is None or not self.base or self.unit == 'x':
             return None
         return self.ours / self.base
 
@@ -262,6 +262,13 @@ class Timing:
     cache_mb_before: dict[str, list[float]] = field(default_factory=dict)
     other_cores: float | None = None
     batch: dict[str, int] = field(default_factory=dict)
+    #: name → [process CPU seconds, wall seconds] summed over the timed calls.
+    cpu_wall: dict[str, list[float]] = field(default_factory=dict)
+
+    def cores_used(self, name: str) -> float:
+        """Average cores this process kept busy during the timed calls of ``name``."""
+        cpu, wall = self.cpu_wall.get(name, (0.0, 0.0))
+        return cpu / wall if wall else float('nan')
 
     def load_note(self) -> str:
         if self.other_cores is None or self.other_cores < 0.25:
@@ -300,7 +307,7 @@ class Context:
         dropped when it was released).
         """
         names = list(calls)
-        timing = Timing({name: [] for name in names})
+        timing = Timing({name: [] for name in names}, cpu_wall={name: [0.0, 0.0] for name in names})
         batch = dict.fromkeys(names, 1)
         machine = _MachineLoad()
         for round_ in range(warmup + repeats):
@@ -312,14 +319,19 @@ class Context:
                 if cache_check:
                     timing.cache_mb_before.setdefault(name, []).append(gdal.GetCacheUsed() / 2**20)
                 count = batch[name]
+                cpu_started = _own_cpu()
                 started = time.perf_counter()
                 value = fn(state)
                 for _ in range(count - 1):
                     fn(state)
-                elapsed = (time.perf_counter() - started) * 1000 / count
+                wall = time.perf_counter() - started
+                cpu = _own_cpu() - cpu_started
+                elapsed = wall * 1000 / count
                 timing.first.setdefault(name, value)
                 if round_ >= warmup:
                     timing.samples[name].append(elapsed)
+                    timing.cpu_wall[name][0] += cpu
+                    timing.cpu_wall[name][1] += wall
                 elif setup is None and round_ == warmup - 1:
                     batch[name] = max(1, min(MAX_BATCH, int(BATCH_MS / max(elapsed, 1e-3))))
                 del state, value
@@ -586,7 +598,7 @@ def bench_iterate(ctx: Context) -> list[Row]:
     setup = lambda: fresh_source(path)  # noqa: E731  fresh datasets: cold block cache
     timing = ctx.time_many({'ours 1': (ours_single, setup), 'ours pool': (ours_pool, setup),
                             'raw 1': (raw_single, None), 'raw pool': (raw_pool, None)},
-                           repeats=ctx.repeats(5))
+                           repeats=ctx.repeats(9))
     ms = timing.samples
     counts = set(timing.first.values())
     notes = ['cold', f'TILE COUNTS DIFFER {counts}' if counts != {len(windows)} else '',
@@ -598,7 +610,8 @@ def bench_iterate(ctx: Context) -> list[Row]:
         rows.append(Row('iterate', f'tiled 1024 tiles 256² numpy, {name}', o, r,
                         note='; '.join(filter(None, [
                             f'{megapixels / o * 1000:.0f} vs {megapixels / r * 1000:.0f} MP/s',
-                            *notes])),
+                            f'cores used {timing.cores_used(ours_key):.2f} vs '
+                            f'{timing.cores_used(raw_key):.2f}', *notes])),
                         samples={'ours': ms[ours_key], 'base': ms[raw_key]},
                         other_cores=timing.other_cores))
     # Speed-ups from the single and pooled runs of the same round (robust to load drift).
