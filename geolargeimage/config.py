@@ -11,6 +11,8 @@ import os
 import threading
 from typing import Any
 
+from .errors import OutputSizeError
+
 #: Defaults: the largest output a request may produce (pixels), whether ``open`` shares sources,
 #: and how many sources it keeps.
 DEFAULTS: dict[str, Any] = {
@@ -49,3 +51,13 @@ def setConfig(key: str, value: Any) -> None:  # noqa: N802
             _values.pop(key, None)
         else:
             _values[key] = value
+
+
+def check_output_budget(width: int, height: int) -> None:
+    """Raise :class:`~geolargeimage.errors.OutputSizeError` when a ``width`` × ``height`` output
+    exceeds ``max_output_pixels``."""
+    limit = getConfig('max_output_pixels')
+    if width * height > limit:
+        raise OutputSizeError(
+            f'A {width}x{height} output exceeds the budget of {limit} pixels; ask for a smaller '
+            'output (output=, tile_size=) or raise config max_output_pixels')

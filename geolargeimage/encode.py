@@ -57,7 +57,8 @@ def encode_image(image: Image.Image, options: EncodeOptions) -> ImageBytes:
         return ImageBytes(b'', encoding.mimetype)
     params: dict[str, object] = {}
     if encoding is Encoding.JPEG:
-        image = image.convert(_JPEG_MODES.get(image.mode, 'RGB'))
+        if image.mode not in ('L', 'RGB'):
+            image = image.convert(_JPEG_MODES.get(image.mode, 'RGB'))
         params = {'quality': options.jpeg_quality, 'subsampling': options.jpeg_subsampling}
     elif encoding is Encoding.PNG:
         params = {'compress_level': 2}

@@ -82,3 +82,32 @@ def resolution_tag_mm(metadata: dict[str, str]) -> tuple[float, float] | None:
     if mm_per_unit is None or x_res <= 0 or y_res <= 0:
         return None
     return mm_per_unit / x_res, mm_per_unit / y_res
+
+
+def native_geotransform(dataset: gdal.Dataset) -> tuple[float, ...] | None:
+    """The geotransform, or for GCP-only rasters the affine one fitted to the GCPs
+    (``gdal.GCPsToGeoTransform``); None without either."""
+    geotransform = dataset.GetGeoTransform(can_return_null=True)
+    if geotransform is None and dataset.GetGCPCount():
+        geotransform = gdal.GCPsToGeoTransform(dataset.GetGCPs())
+    return tuple(geotransform) if geotransform else None
+
+
+def resolution_in(dataset: gdal.Dataset, target_wkt: str) -> float | None:
+    """Size of the raster's centre pixel in ``target_wkt`` units (the shorter side), or None.
+
+    Goes through ``gdal.Transformer`` with ``DST_SRS``, so GCPs and RPCs are honoured.
+    """
+    try:
+        with gdal.quiet_errors():
+            transformer = gdal.Transformer(dataset, None, [f'DST_SRS={target_wkt}'])
+            cx, cy = dataset.RasterXSize / 2, dataset.RasterYSize / 2
+            points = [transformer.TransformPoint(0, px, py)
+                      for px, py in ((cx, cy), (cx + 1, cy), (cx, cy + 1))]
+    except RuntimeError:
+        return None
+    if not all(ok for ok, _ in points):
+        return None
+    (x0, y0, _), (x1, y1, _), (x2, y2, _) = (point for _, point in points)
+    sides = [((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, ((x2 - x0) ** 2 + (y2 - y0) ** 2) ** 0.5]
+    return min(sides) or None

@@ -69,12 +69,13 @@ def tiles_across(size: int, tile: int, level: int, max_level: int) -> int:
 
 def tile_window(x: int, y: int, z: int, *, tile_width: int, tile_height: int,
                 max_level: int) -> Window:
-    """The base-pixel window of tile ``(x, y, z)``, not clipped to the image.
+    """The base-pixel window of tile ``(x, y, z)``, not clipped to the image (fractional for
+    zooms past ``max_level``).
 
     >>> tile_window(1, 0, 5, tile_width=256, tile_height=256, max_level=6)
     Window(col_off=512, row_off=0, width=512, height=512)
     """
-    scale = 1 << (max_level - z)
+    scale = 1 << (max_level - z) if z <= max_level else 2.0 ** (max_level - z)
     return Window(x * tile_width * scale, y * tile_height * scale, tile_width * scale,
                   tile_height * scale)
 

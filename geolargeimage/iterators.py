@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from . import config
 from .errors import OptionsError
 from .grid import Window
-from .options import TilingSpec
+from .options import (RegionRequest, Resampling, TileFormat, TilingSpec,
+                      parse_tile_position)
 
 
 @dataclass(frozen=True)
@@ -205,3 +207,96 @@ def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
             'region_x_max': len(plan.cols), 'region_y_max': len(plan.rows),
             'position': plan.count}
         yield LazyTileDict(record, lambda record=record: load(record))
+
+
+class TileIterator:
+    """The tiles of one ``tileIterator`` call: ``len()``, ``.info`` and lazy records."""
+
+    def __init__(self, source: Any, fmt: TileFormat, resample: Any, kwargs: dict[str, Any]):
+        tiling_keys = ('tile_size', 'tile_overlap', 'tile_offset', 'tile_position')
+        request = RegionRequest.parse(kwargs, allowed=tiling_keys)
+        source._check_frame(request.frame)
+        if fmt is TileFormat.IMAGE and 'encoding' not in kwargs:
+            raise OptionsError('Invalid encoding "None": image tiles need encoding=')
+        self._source, self._format, self._encoding = source, fmt, request.encoding
+        self._resample = resample not in (False, None)
+        self._resampling = Resampling.parse(resample) if self._resample else Resampling.NEAREST
+        self._position = parse_tile_position(kwargs.get('tile_position'))
+        self.plan = self._make_plan(source, request, TilingSpec.parse(
+            kwargs.get('tile_size'), kwargs.get('tile_overlap'), kwargs.get('tile_offset')))
+        self._indices = select_position(self.plan, self._position)
+
+    def _make_plan(self, source: Any, request: RegionRequest,
+                   tiling: TilingSpec) -> IterationPlan:
+        region = source._plan_region(request.region, request.output, request.scale, budget=False)
+        config.check_output_budget(tiling.tile_width or source.tileWidth, tiling.tile_height or source.tileHeight)
+        window, max_level = region.window, source.levels - 1
+        level_unit = 2.0 ** (max_level - region.level)
+        common = {'level': region.level, 'tiling': tiling, 'level_unit': level_unit,
+                  'default_tile': (source.tileWidth, source.tileHeight)}
+        if (region.width, region.height) == (window.width, window.height):
+            return make_plan(region=window, unit_x=1.0, unit_y=1.0, resampled=False, **common)
+        unit_x = window.width / max(region.width, 1)
+        unit_y = window.height / max(region.height, 1)
+        if self._resample and round(unit_x / level_unit, 2) != 1:
+            output = Window(round(window.col_off / unit_x), round(window.row_off / unit_y),
+                            region.width, region.height)
+            return make_plan(region=output, origin=(window.col_off, window.row_off), unit_x=unit_x,
+                             unit_y=unit_y, resampled=True, **common)
+        left, top = int(window.col_off / level_unit), int(window.row_off / level_unit)
+        level_region = Window(left, top, max(int(window.right / level_unit), left + 1) - left,
+                              max(int(window.bottom / level_unit), top + 1) - top)
+        return make_plan(region=level_region, unit_x=level_unit, unit_y=level_unit,
+                         resampled=False, **common)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @property
+    def info(self) -> dict[str, Any] | None:
+        """The iteration's overall figures, or None when nothing will be yielded."""
+        if not self._indices:
+            return None
+        plan = self.plan
+        return {'level': plan.level, 'region': plan.region, 'tile_count': plan.count,
+                'resampled': plan.resampled, 'format': self._format.value,
+                'sizeX': plan.region.right, 'sizeY': plan.region.bottom}
+
+    def __iter__(self) -> Iterator[LazyTileDict]:
+        return tile_records(self.plan, self._indices, self._describe, self._load)
+
+    def _describe(self, plan: IterationPlan, col: AxisTile, row: AxisTile) -> dict[str, Any]:
+        source = self._source
+        scale = source.getMagnificationForLevel(plan.level)
+        record = {
+            'x': col.start, 'y': row.start, 'width': col.size, 'height': row.size,
+            'level': plan.level, 'level_x': col.index, 'level_y': row.index,
+            'magnification': None, 'mm_x': _times(source.mm_x, plan.unit_x),
+            'mm_y': _times(source.mm_y, plan.unit_y),
+            'tile_overlap': {'left': col.overlap_before, 'top': row.overlap_before,
+                             'right': col.overlap_after, 'bottom': row.overlap_after},
+            'gx': plan.base_x(col.start), 'gy': plan.base_y(row.start),
+            'gwidth': col.size * plan.unit_x, 'gheight': row.size * plan.unit_y,
+        }
+        if plan.resampled:
+            to_level_x, to_level_y = plan.unit_x / plan.level_unit, plan.unit_y / plan.level_unit
+            record.update({
+                'scaled': 1 / to_level_x, 'tile_x': col.start * to_level_x,
+                'tile_y': row.start * to_level_y, 'tile_width': col.size * to_level_x,
+                'tile_height': row.size * to_level_y, 'tile_magnification': None,
+                'tile_mm_x': scale['mm_x'], 'tile_mm_y': scale['mm_y']})
+        return record
+
+    def _load(self, record: dict[str, Any]) -> tuple[Any, str]:
+        source = self._source
+        left, top = min(record['gx'], source.sizeX), min(record['gy'], source.sizeY)
+        window = Window(left, top, min(record['gwidth'], source.sizeX - left),
+                        min(record['gheight'], source.sizeY - top))
+        pixels = source._layer.read(window, record['width'], record['height'],
+                                    resampling=self._resampling)
+        data, _mime = source._deliver(pixels, window, self._format, self._encoding)
+        return data, self._format.value
+
+
+def _times(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor

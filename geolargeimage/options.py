@@ -420,3 +420,33 @@ def parse_tile_position(position: object) -> dict[str, int] | None:
                 return {key: int(position[key]) for key in keys}
     raise OptionsError(f'Invalid tile_position {position!r}; use an int, {{"position": n}}, '
                        '{"region_x", "region_y"} or {"level_x", "level_y"}')
+
+
+@dataclass(frozen=True)
+class RegionRequest:
+    """getRegion's keywords, parsed."""
+
+    region: RegionSpec
+    output: OutputSpec
+    scale: ScaleSpec | None
+    encoding: EncodeOptions
+    resampling: Resampling
+    frame: int | None
+    fill: Fill | None
+
+    @classmethod
+    def parse(cls, kwargs: dict[str, Any], *, allowed: tuple[str, ...] = ()) -> RegionRequest:
+        known = ('region', 'output', 'scale', 'encoding', 'jpegQuality', 'jpegSubsampling',
+                 'tiffCompression', 'resample', 'frame', 'fill', *allowed)
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise OptionsError(f'Unknown keyword(s) {", ".join(unknown)}; valid: '
+                                      f'{", ".join(known)}')
+        return cls(
+            RegionSpec.parse(kwargs.get('region')), OutputSpec.parse(kwargs.get('output')),
+            ScaleSpec.parse(kwargs.get('scale')),
+            EncodeOptions.parse(kwargs.get('encoding', 'JPEG'), kwargs.get('jpegQuality', 95),
+                                kwargs.get('jpegSubsampling', 0),
+                                kwargs.get('tiffCompression', 'raw')),
+            Resampling.parse(kwargs.get('resample', True)), kwargs.get('frame'),
+            Fill.parse(kwargs.get('fill'), OutputSpec.parse(kwargs.get('output'))))

@@ -133,9 +133,10 @@ class Raster:
     ``gdal.Dataset.ReadAsArray``.
     """
 
-    def __init__(self, path: str, open_options: tuple[str, ...] = ()):
+    def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True):
         self.path = path
         self._open_options = tuple(open_options)
+        self._synthesize = synthesize
         self._local = threading.local()
         self._lock = threading.Lock()
         self._pyramid: Pyramid | None = None
@@ -261,8 +262,17 @@ class Raster:
                 best = level
         return best
 
+    def warp_source(self) -> str:
+        """The path a warp should read: the raster, or its synthesized pyramid when the raster
+        has no overviews at all (the pyramid is then a full-resolution VRT with overviews)."""
+        stored = [level for level in self._levels if level.path == self.path]
+        if len(stored) == 1 and self._needs_pyramid():
+            self._build_pyramid()
+        full_resolution_pyramid = self._pyramid is not None and len(stored) == 1
+        return self._pyramid.vrt_path if full_resolution_pyramid else self.path
+
     def _needs_pyramid(self) -> bool:
-        if self._pyramid is not None:
+        if self._pyramid is not None or not self._synthesize:
             return False
         coarsest = self._levels[-1]
         size = max(self.info.width / coarsest.factor_x, self.info.height / coarsest.factor_y)

@@ -92,6 +92,10 @@ def to_display(pixels: np.ndarray, plan: DisplayPlan, ranges: Sequence[BandRange
         if mask is not None:
             out[:, :, 3] = np.minimum(out[:, :, 3], mask)
         return out
+    if pixels.dtype == np.uint8 and mask is None and plan.alpha_band is None \
+            and plan.colour_bands == tuple(range(pixels.shape[2])) \
+            and all(ranges[b] == BandRange(0, 255) for b in plan.colour_bands):
+        return pixels  # already a picture: no copy
     channels = [_to_uint8(pixels[:, :, b], ranges[b]) for b in plan.colour_bands]
     if plan.alpha_band is not None:
         channels.append(_to_uint8(pixels[:, :, plan.alpha_band], ranges[plan.alpha_band]))

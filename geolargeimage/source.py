@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -22,20 +20,23 @@ from .encode import ImageBytes, encode_pixels, to_pil
 from .env import gdal_errors
 from .georef import ground_pixel_size_mm, is_georeferenced, resolution_tag_mm
 from .grid import Window, level_count, output_size, read_level, tile_window, tiles_across
-from .iterators import (AxisTile, IterationPlan, LazyTileDict, make_plan, select_position,
-                        tile_records)
-from .options import (EdgeMode, EncodeOptions, Fill, OutputSpec, RegionSpec, Resampling, ScaleSpec,
-                      TileFormat, TilingSpec, parse_formats, parse_tile_position)
+from .iterators import LazyTileDict, TileIterator
+from .options import (EdgeMode, EncodeOptions, Fill, OutputSpec, RegionRequest, RegionSpec,
+                      Resampling, ScaleSpec, TileFormat, parse_formats)
 from .paths import is_virtual, to_gdal_path
+from .projected import WarpedView
 from .reader import Raster
+from .source_geo import GeoMethods
 from .regions import resolve_region, unit_scale_for
 from .render import (BandRange, display_plan, letterbox, sample_range, stretch_ranges,
                      to_display)
 
+#: Deepest zoom a projected source serves (web maps zoom past the data's resolution).
+MAX_PROJECTED_ZOOM = 30
 #: Longest side of the sample read for band statistics and display stretches.
 STATISTICS_SAMPLE_SIZE = 1024
 _OPEN_OPTIONS = ('encoding', 'jpegQuality', 'jpegSubsampling', 'tiffCompression', 'edge',
-                 'noCache')
+                 'noCache', 'projection', 'unitsPerPixel', 'resample')
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,15 @@ class RegionPlan:
     level: int
 
 
-class TileSource:
+class TileSource(GeoMethods):
     """A raster opened through GDAL and read with large_image's pixel API.
 
     Parameters mirror large_image: ``encoding`` (JPEG, PNG, WEBP, TIFF, ...) for ``getTile``,
-    ``jpegQuality``, ``jpegSubsampling``, ``tiffCompression``, and ``edge`` (False pads edge tiles
-    with zeros, True or 'crop' crops them, '#rrggbb' paints them).
+    ``jpegQuality``, ``jpegSubsampling``, ``tiffCompression``, ``edge`` (False pads edge tiles
+    with zeros, True or 'crop' crops them, '#rrggbb' paints them), ``projection`` (serve the
+    raster in that CRS's world tile grid, e.g. 'EPSG:3857'), ``unitsPerPixel`` (the grid's
+    level-0 pixel size) and ``resample`` (tile kernel: nearest for warps and average for pixel
+    tiles by default; bilinear, cubic, lanczos, average, ...).
     """
 
     name = 'gdal'
@@ -77,8 +81,14 @@ class TileSource:
         block = info.block_width if info.block_width == info.block_height else 0
         self.tileWidth = self.tileHeight = block if 64 <= block <= 1024 else 256
         self.levels = level_count(self.sizeX, self.sizeY, self.tileWidth, self.tileHeight)
-        self._stats_lock = threading.Lock()
+        self._view: WarpedView | None = None
         self._georeference()
+        self._read_georeference()
+        self._source_levels = self.levels
+        self._tile_resampling = Resampling.parse(options.get('resample', True))
+        if options.get('projection'):
+            self._open_projection(options['projection'], options.get('unitsPerPixel'),
+                                  self._tile_resampling)
 
     def _georeference(self) -> None:
         with gdal_errors(self.largeImagePath):
@@ -94,6 +104,13 @@ class TileSource:
     def close(self) -> None:
         """Release GDAL handles and temporary pyramids now rather than at garbage collection."""
         self._raster.close()
+        if self._view is not None:
+            self._view.close()
+
+    @property
+    def _layer(self) -> Raster | WarpedView:
+        """What pixel reads go to: the raster itself, or its warp into the projection's grid."""
+        return self._raster if self._view is None else self._view
 
     # -- metadata -------------------------------------------------------------------------------
     @property
@@ -119,8 +136,8 @@ class TileSource:
             'tileWidth': self.tileWidth, 'tileHeight': self.tileHeight,
             'magnification': None, 'mm_x': self.mm_x, 'mm_y': self.mm_y,
             'dtype': str(self.dtype), 'bandCount': self.bandCount,
-            'geospatial': self.geospatial, 'sourceLevels': self.levels,
-            'sourceSizeX': self.sizeX, 'sourceSizeY': self.sizeY,
+            'geospatial': self.geospatial, **self._geo_metadata(),
+            'bands': self.getBandInformation(),
         }
 
     def getInternalMetadata(self, **kwargs: Any) -> dict[str, Any]:  # noqa: N802
@@ -177,18 +194,24 @@ class TileSource:
 
     @cached_property
     def _statistics_sample(self) -> np.ndarray:
-        scale = min(1.0, STATISTICS_SAMPLE_SIZE / max(self.sizeX, self.sizeY))
-        width, height = max(1, round(self.sizeX * scale)), max(1, round(self.sizeY * scale))
-        return self._raster.read(Window(0, 0, self.sizeX, self.sizeY), width, height)
+        info = self._raster.info
+        scale = min(1.0, STATISTICS_SAMPLE_SIZE / max(info.width, info.height))
+        width, height = max(1, round(info.width * scale)), max(1, round(info.height * scale))
+        return self._raster.read(Window(0, 0, info.width, info.height), width, height)
 
     @cached_property
     def _display_ranges(self) -> list[BandRange]:
+        """0–255 stretch of each band read (with the warp's alpha band last, if any)."""
         bands = self._raster.info.bands
         if self.dtype == np.uint8:
-            return [BandRange(0, 255)] * len(bands)
-        sample = self._statistics_sample
-        ranges = [sample_range(sample[:, :, i], band.nodata) for i, band in enumerate(bands)]
-        return stretch_ranges(ranges, self.dtype)
+            ranges = [BandRange(0, 255)] * len(bands)
+        else:
+            sample = self._statistics_sample
+            ranges = stretch_ranges([sample_range(sample[:, :, i], band.nodata)
+                                     for i, band in enumerate(bands)], self.dtype)
+        alpha_max = 65535 if self.dtype == np.uint16 else 255
+        extra = self._layer.info.band_count - len(bands)
+        return ranges + [BandRange(0, alpha_max)] * extra
 
     # -- magnification and levels ---------------------------------------------------------------
     def getNativeMagnification(self) -> dict[str, float | None]:  # noqa: N802
@@ -247,7 +270,7 @@ class TileSource:
             stored = self._stored_tile(x, y, z)
             if stored is not None:
                 return ImageBytes(stored, self.getTileMimeType())
-        pixels = self._raster.read(window, width, height, resampling=Resampling.AUTO)
+        pixels = self._layer.read(window, width, height, resampling=self._tile_resampling)
         if numpyAllowed:
             return pixels if self.edge.crop else _pad(pixels, self.tileWidth, self.tileHeight)
         picture = to_display(pixels, self._display_plan, self._display_ranges,
@@ -259,9 +282,11 @@ class TileSource:
         return encode_pixels(picture, self.encoding_options)
 
     def _tile_read(self, x: int, y: int, z: int) -> tuple[Window, int, int]:
-        """The clipped base window of a tile and the buffer size it is read into."""
-        if isinstance(z, bool) or not isinstance(z, (int, np.integer)) or not 0 <= z < self.levels:
-            raise errors.TileRangeError(f'z layer does not exist: {z!r} (levels 0..{self.levels - 1})')
+        """The clipped base window of a tile and the buffer size it is read into. A projected
+        source also serves zooms past its finest level (enlarged), as web maps ask for them."""
+        top_z = MAX_PROJECTED_ZOOM if self._grid is not None else self.levels - 1
+        if isinstance(z, bool) or not isinstance(z, (int, np.integer)) or not 0 <= z <= top_z:
+            raise errors.TileRangeError(f'z layer does not exist: {z!r} (levels 0..{top_z})')
         max_level = self.levels - 1
         for name, value, size, tile in (('x', x, self.sizeX, self.tileWidth),
                                         ('y', y, self.sizeY, self.tileHeight)):
@@ -270,10 +295,10 @@ class TileSource:
                     or not 0 <= value < count:
                 raise errors.TileRangeError(f'{name} is outside layer: {value!r} '
                                             f'(0..{count - 1} at z={z})')
-        full = tile_window(int(x), int(y), int(z), tile_width=self.tileWidth,
-                           tile_height=self.tileHeight, max_level=max_level)
-        window = full.intersection(Window(0, 0, self.sizeX, self.sizeY))
-        factor = 1 << (max_level - z)
+        window = tile_window(int(x), int(y), int(z), tile_width=self.tileWidth,
+                             tile_height=self.tileHeight, max_level=max_level)
+        window = window.intersection(Window(0, 0, self.sizeX, self.sizeY))
+        factor = 2.0 ** (max_level - z)
         return window, max(1, round(window.width / factor)), max(1, round(window.height / factor))
 
     @cached_property
@@ -305,7 +330,7 @@ class TileSource:
     def getRegion(self, format: Any = (TileFormat.IMAGE.value,), **kwargs: Any) -> tuple[Any, str]:  # noqa: A002
         """A region (``region=``, in any unit) at full resolution, at ``scale=`` or fitted to
         ``output=``, as ``(data, mime)``, ``(Pillow image, 'PIL')`` or ``(array, 'numpy')``."""
-        request = _RegionRequest.parse(kwargs)
+        request = RegionRequest.parse(kwargs)
         self._check_frame(request.frame)
         plan = self._plan_region(request.region, request.output, request.scale)
         pixels = self._read_plan(plan, request.resampling)
@@ -332,8 +357,12 @@ class TileSource:
         max_level = self.levels - 1
         scale_level = self._scale_level(scale) if scale is not None else None
         mag_factor = None if scale_level is None else 2.0 ** (max_level - scale_level)
-        window = resolve_region(region, self.sizeX, self.sizeY, unit_scale_for(
-            self.sizeX, self.sizeY, mm_x=self.mm_x, mm_y=self.mm_y, mag_factor=mag_factor))
+        region = self._geo_region(region)
+        if region == RegionSpec() and self._default_window is not None:
+            window = self._default_window
+        else:
+            window = resolve_region(region, self.sizeX, self.sizeY, unit_scale_for(
+                self.sizeX, self.sizeY, mm_x=self.mm_x, mm_y=self.mm_y, mag_factor=mag_factor))
         if output.given:
             width, height = output_size(window.width, window.height, output.max_width,
                                         output.max_height)
@@ -342,7 +371,7 @@ class TileSource:
         else:
             width, height = window.width, window.height
         if budget:
-            _check_budget(width, height)
+            config.check_output_budget(width, height)
         level = read_level(window.width, window.height, width, height, max_level) \
             if width and height else max_level
         return RegionPlan(window, width, height, level)
@@ -362,7 +391,7 @@ class TileSource:
     def _read_plan(self, plan: RegionPlan, resampling: Resampling) -> np.ndarray:
         if plan.window.empty or not plan.width or not plan.height:
             return np.zeros((0, 0, self.bandCount), dtype=self.dtype)
-        return self._raster.read(plan.window, plan.width, plan.height, resampling=resampling)
+        return self._layer.read(plan.window, plan.width, plan.height, resampling=resampling)
 
     def _deliver(self, pixels: np.ndarray, window: Window, fmt: TileFormat,
                  encoding: EncodeOptions, fill: Fill | None = None) -> tuple[Any, str]:
@@ -383,13 +412,13 @@ class TileSource:
         return encode_pixels(picture, encoding), encoding.encoding.mimetype
 
     def _mask(self, window: Window, width: int, height: int) -> np.ndarray | None:
-        if not self._raster.info.has_external_mask or window.empty:
+        if self._view is not None or not self._raster.info.has_external_mask or window.empty:
             return None
         return self._raster.read_mask(window, width, height)
 
     @cached_property
     def _display_plan(self):
-        return display_plan(self._raster.info.bands)
+        return display_plan(self._layer.info.bands)
 
     def _check_frame(self, frame: int | None) -> None:
         if frame is not None and frame != 0:
@@ -409,137 +438,6 @@ class TileSource:
         """How many tiles ``tileIterator`` would yield over the whole region."""
         kwargs.pop('tile_position', None)
         return len(self.tileIterator(*args, **kwargs))
-
-
-@dataclass(frozen=True)
-class _RegionRequest:
-    """getRegion's keywords, parsed."""
-
-    region: RegionSpec
-    output: OutputSpec
-    scale: ScaleSpec | None
-    encoding: EncodeOptions
-    resampling: Resampling
-    frame: int | None
-    fill: Fill | None
-
-    @classmethod
-    def parse(cls, kwargs: dict[str, Any], *, allowed: tuple[str, ...] = ()) -> _RegionRequest:
-        known = ('region', 'output', 'scale', 'encoding', 'jpegQuality', 'jpegSubsampling',
-                 'tiffCompression', 'resample', 'frame', 'fill', *allowed)
-        unknown = sorted(set(kwargs) - set(known))
-        if unknown:
-            raise errors.OptionsError(f'Unknown keyword(s) {", ".join(unknown)}; valid: '
-                                      f'{", ".join(known)}')
-        return cls(
-            RegionSpec.parse(kwargs.get('region')), OutputSpec.parse(kwargs.get('output')),
-            ScaleSpec.parse(kwargs.get('scale')),
-            EncodeOptions.parse(kwargs.get('encoding', 'JPEG'), kwargs.get('jpegQuality', 95),
-                                kwargs.get('jpegSubsampling', 0),
-                                kwargs.get('tiffCompression', 'raw')),
-            Resampling.parse(kwargs.get('resample', True)), kwargs.get('frame'),
-            Fill.parse(kwargs.get('fill'), OutputSpec.parse(kwargs.get('output'))))
-
-
-class TileIterator:
-    """The tiles of one ``tileIterator`` call: ``len()``, ``.info`` and lazy records."""
-
-    def __init__(self, source: TileSource, fmt: TileFormat, resample: Any, kwargs: dict[str, Any]):
-        tiling_keys = ('tile_size', 'tile_overlap', 'tile_offset', 'tile_position')
-        request = _RegionRequest.parse(kwargs, allowed=tiling_keys)
-        source._check_frame(request.frame)
-        if fmt is TileFormat.IMAGE and 'encoding' not in kwargs:
-            raise errors.OptionsError('Invalid encoding "None": image tiles need encoding=')
-        self._source, self._format, self._encoding = source, fmt, request.encoding
-        self._resample = resample not in (False, None)
-        self._resampling = Resampling.parse(resample) if self._resample else Resampling.NEAREST
-        self._position = parse_tile_position(kwargs.get('tile_position'))
-        self.plan = self._make_plan(source, request, TilingSpec.parse(
-            kwargs.get('tile_size'), kwargs.get('tile_overlap'), kwargs.get('tile_offset')))
-        self._indices = select_position(self.plan, self._position)
-
-    def _make_plan(self, source: TileSource, request: _RegionRequest,
-                   tiling: TilingSpec) -> IterationPlan:
-        region = source._plan_region(request.region, request.output, request.scale, budget=False)
-        _check_budget(tiling.tile_width or source.tileWidth, tiling.tile_height or source.tileHeight)
-        window, max_level = region.window, source.levels - 1
-        level_unit = 2.0 ** (max_level - region.level)
-        common = {'level': region.level, 'tiling': tiling, 'level_unit': level_unit,
-                  'default_tile': (source.tileWidth, source.tileHeight)}
-        if (region.width, region.height) == (window.width, window.height):
-            return make_plan(region=window, unit_x=1.0, unit_y=1.0, resampled=False, **common)
-        unit_x = window.width / max(region.width, 1)
-        unit_y = window.height / max(region.height, 1)
-        if self._resample and round(unit_x / level_unit, 2) != 1:
-            output = Window(round(window.col_off / unit_x), round(window.row_off / unit_y),
-                            region.width, region.height)
-            return make_plan(region=output, origin=(window.col_off, window.row_off), unit_x=unit_x,
-                             unit_y=unit_y, resampled=True, **common)
-        left, top = int(window.col_off / level_unit), int(window.row_off / level_unit)
-        level_region = Window(left, top, max(int(window.right / level_unit), left + 1) - left,
-                              max(int(window.bottom / level_unit), top + 1) - top)
-        return make_plan(region=level_region, unit_x=level_unit, unit_y=level_unit,
-                         resampled=False, **common)
-
-    def __len__(self) -> int:
-        return len(self._indices)
-
-    @property
-    def info(self) -> dict[str, Any] | None:
-        """The iteration's overall figures, or None when nothing will be yielded."""
-        if not self._indices:
-            return None
-        plan = self.plan
-        return {'level': plan.level, 'region': plan.region, 'tile_count': plan.count,
-                'resampled': plan.resampled, 'format': self._format.value,
-                'sizeX': plan.region.right, 'sizeY': plan.region.bottom}
-
-    def __iter__(self) -> Iterator[LazyTileDict]:
-        return tile_records(self.plan, self._indices, self._describe, self._load)
-
-    def _describe(self, plan: IterationPlan, col: AxisTile, row: AxisTile) -> dict[str, Any]:
-        source = self._source
-        scale = source.getMagnificationForLevel(plan.level)
-        record = {
-            'x': col.start, 'y': row.start, 'width': col.size, 'height': row.size,
-            'level': plan.level, 'level_x': col.index, 'level_y': row.index,
-            'magnification': None, 'mm_x': _times(source.mm_x, plan.unit_x),
-            'mm_y': _times(source.mm_y, plan.unit_y),
-            'tile_overlap': {'left': col.overlap_before, 'top': row.overlap_before,
-                             'right': col.overlap_after, 'bottom': row.overlap_after},
-            'gx': plan.base_x(col.start), 'gy': plan.base_y(row.start),
-            'gwidth': col.size * plan.unit_x, 'gheight': row.size * plan.unit_y,
-        }
-        if plan.resampled:
-            to_level_x, to_level_y = plan.unit_x / plan.level_unit, plan.unit_y / plan.level_unit
-            record.update({
-                'scaled': 1 / to_level_x, 'tile_x': col.start * to_level_x,
-                'tile_y': row.start * to_level_y, 'tile_width': col.size * to_level_x,
-                'tile_height': row.size * to_level_y, 'tile_magnification': None,
-                'tile_mm_x': scale['mm_x'], 'tile_mm_y': scale['mm_y']})
-        return record
-
-    def _load(self, record: dict[str, Any]) -> tuple[Any, str]:
-        source = self._source
-        left, top = min(record['gx'], source.sizeX), min(record['gy'], source.sizeY)
-        window = Window(left, top, min(record['gwidth'], source.sizeX - left),
-                        min(record['gheight'], source.sizeY - top))
-        pixels = source._raster.read(window, record['width'], record['height'],
-                                     resampling=self._resampling)
-        data, _mime = source._deliver(pixels, window, self._format, self._encoding)
-        return data, self._format.value
-
-
-def _check_budget(width: int, height: int) -> None:
-    limit = config.getConfig('max_output_pixels')
-    if width * height > limit:
-        raise errors.OutputSizeError(
-            f'A {width}x{height} output exceeds the budget of {limit} pixels; ask for a smaller '
-            'output (output=, tile_size=) or raise config max_output_pixels')
-
-
-def _times(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
 
 
 def _pad(pixels: np.ndarray, width: int, height: int,

@@ -1,0 +1,262 @@
+"""The geospatial half of the facade: projections, bounds, coordinate conversions, pixel values.
+
+A mixin of :class:`~geolargeimage.source.TileSource`: it reads the raster's georeferencing once,
+builds the world grid and its warped view when a ``projection`` is asked for, and turns regions
+written in CRS units into base pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pyproj import Geod
+
+from . import crs, errors
+from .env import gdal_errors
+from .georef import native_geotransform, resolution_in, spatial_ref
+from .grid import Window
+from .options import RegionSpec, Resampling, Units
+from .projected import WarpedView
+from .reader import Raster
+from .world import TILE_SIZE, WorldGrid, make_grid
+
+_GEOD = Geod(ellps='WGS84')
+#: Region units that name a CRS rather than a length.
+_PROJECTION_UNITS = ('projection', 'proj')
+
+
+class GeoMethods:
+    """Bounds, projections and CRS units; expects ``_raster``, ``levels``, ``sizeX``, ``sizeY``."""
+
+    _raster: Raster
+    _view: WarpedView | None
+    levels: int
+    sizeX: int  # noqa: N815
+    sizeY: int  # noqa: N815
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _read_georeference(self) -> None:
+        """The native CRS and geotransform (fitted to GCPs when that is all there is)."""
+        with gdal_errors(self._raster.path):
+            dataset = self._raster.dataset()
+            srs = spatial_ref(dataset)
+            self._geotransform = native_geotransform(dataset)
+        if srs is None and self._geotransform is not None:
+            srs = crs.wgs84()  # a bare geotransform is taken as longitude/latitude, as large_image
+        self._native_srs = None if srs is None else crs.srs_from_wkt(srs.ExportToWkt())
+        self._bounds_cache: dict[str | None, dict[str, Any] | None] = {}
+        self.projection: str | None = None
+        self._grid: WorldGrid | None = None
+
+    def _open_projection(self, projection: str, units_per_pixel: float | None,
+                         resampling: Resampling) -> None:
+        """Serve the raster in ``projection``'s world grid through a warped view."""
+        if self._native_srs is None or self._geotransform is None:
+            raise errors.OptionsError(f'{self._raster.path} has no georeferencing, so it cannot be '
+                                      f'served in projection {projection!r}; open it without one')
+        target = crs.parse_crs(projection)
+        with gdal_errors(self._raster.path):
+            resolution = resolution_in(self._raster.dataset(), target.ExportToWkt())
+        self._grid = make_grid(projection, native_resolution=resolution,
+                               units_per_pixel=units_per_pixel)
+        kernel = Resampling.NEAREST if resampling is Resampling.AUTO else resampling
+        self._view = WarpedView(self._raster, self._grid, self._native_srs,
+                                self._native_bounds_box(), kernel)
+        self.projection = projection.lower() if projection.lower().startswith('epsg:') \
+            else projection
+        self.sizeX, self.sizeY = self._grid.size_x, self._grid.size_y
+        self.tileWidth = self.tileHeight = TILE_SIZE
+        self.levels = self._grid.levels
+
+    # -- bounds ---------------------------------------------------------------------------------
+    def _native_corners(self) -> dict[str, tuple[float, float]]:
+        gt = self._geotransform
+        width, height = self._raster.info.width, self._raster.info.height
+        ul = (gt[0], gt[3])
+        return {'ul': ul, 'ur': (ul[0] + width * gt[1], ul[1] + width * gt[4]),
+                'll': (ul[0] + height * gt[2], ul[1] + height * gt[5]),
+                'lr': (ul[0] + width * gt[1] + height * gt[2], ul[1] + width * gt[4] + height * gt[5])}
+
+    def _native_bounds_box(self) -> tuple[float, float, float, float]:
+        xs, ys = zip(*self._native_corners().values())
+        return min(xs), min(ys), max(xs), max(ys)
+
+    def getBounds(self, srs: str | None = None) -> dict[str, Any] | None:  # noqa: N802
+        """Corners (ll, ul, lr, ur), xmin/xmax/ymin/ymax and srs of the raster, in its own CRS
+        (``srs=None``) or reprojected to ``srs``; None without georeferencing."""
+        if self._native_srs is None:
+            return None
+        if srs not in self._bounds_cache:
+            corners = self._native_corners()
+            if srs:
+                target = crs.parse_crs(srs)
+                if self._native_srs.IsGeographic():
+                    corners = _clamp_geographic(corners)
+                points = crs.transform_points(self._native_srs, target, list(corners.values()))
+                corners = dict(zip(corners, points))
+            xs, ys = zip(*corners.values())
+            bounds = {key: {'x': x, 'y': y} for key, (x, y) in corners.items()}
+            bounds.update({'xmin': min(xs), 'xmax': max(xs), 'ymin': min(ys), 'ymax': max(ys),
+                           'srs': srs if srs else crs.proj4(self._native_srs)})
+            self._bounds_cache[srs] = bounds
+        result = self._bounds_cache[srs]
+        return None if result is None else {k: (dict(v) if isinstance(v, dict) else v)
+                                            for k, v in result.items()}
+
+    def getCenter(self, *args: Any, **kwargs: Any) -> tuple[float, float]:  # noqa: N802
+        """(y, x) of the centre: native CRS coordinates on georeferenced rasters, else pixels."""
+        bounds = self.getBounds()
+        if bounds is None:
+            return self._raster.info.height / 2, self._raster.info.width / 2
+        return (bounds['ymin'] + bounds['ymax']) / 2, (bounds['xmin'] + bounds['xmax']) / 2
+
+    def _geo_metadata(self) -> dict[str, Any]:
+        info = self._raster.info
+        return {
+            'projection': self.projection, 'sourceSizeX': info.width, 'sourceSizeY': info.height,
+            'sourceLevels': self._source_levels,
+            'bounds': self.getBounds(self.projection) if self.projection else self.getBounds(),
+            'sourceBounds': self.getBounds(),
+        }
+
+    # -- coordinates ----------------------------------------------------------------------------
+    def pixelToProjection(self, x: float, y: float, level: float | None = None  # noqa: N802
+                          ) -> tuple[float, float]:
+        """Projection (or native CRS) coordinates of pixel (x, y) of ``level``."""
+        level = self.levels - 1 if level is None else level
+        if self._grid is not None:
+            return self._grid.from_pixel(x, y, level)
+        if self._geotransform is None:
+            raise errors.OptionsError(f'{self._raster.path} has no georeferencing')
+        scale = 2.0 ** (self.levels - 1 - level)
+        return _apply(self._geotransform, x * scale, y * scale)
+
+    def toNativePixelCoordinates(self, x: float, y: float, proj: str | None = None,  # noqa: N802
+                                 roundResults: bool = True) -> tuple[float, float]:  # noqa: N803
+        """Native pixel (column, row) of point (x, y) in ``proj`` (default: the projection the
+        source was opened with, else its own CRS)."""
+        if self._native_srs is None or self._geotransform is None:
+            raise errors.OptionsError(f'{self._raster.path} has no georeferencing')
+        source = crs.parse_crs(proj) if proj else (self._grid.srs if self._grid else None)
+        if source is not None:
+            ((x, y),) = crs.transform_points(source, self._native_srs, [(x, y)])
+        col, row = _apply(_invert(self._geotransform), x, y)
+        return (int(round(col)), int(round(row))) if roundResults else (col, row)
+
+    def _crs_to_base(self, units: str, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """Base pixels of points written in ``units`` (a CRS name or 'projection')."""
+        if units.lower() in _PROJECTION_UNITS:
+            if self._grid is None:
+                raise errors.OptionsError('Units "projection" need a source opened with a '
+                                          'projection')
+            return [self._grid.to_pixel(x, y) for x, y in points]
+        if self._native_srs is None:
+            raise errors.OptionsError(f'Units {units!r} need a georeferenced raster')
+        source = crs.parse_crs(units)
+        working = self._grid.srs if self._grid is not None else self._native_srs
+        projected = crs.transform_points(source, working, points)
+        if self._grid is not None:
+            return [self._grid.to_pixel(x, y) for x, y in projected]
+        inverse = _invert(self._geotransform)
+        return [_apply(inverse, x, y) for x, y in projected]
+
+    def _base_to_lonlat(self, col: float, row: float) -> tuple[float, float]:
+        if self._grid is not None:
+            point, working = self._grid.from_pixel(col, row), self._grid.srs
+        else:
+            point, working = _apply(self._geotransform, col, row), self._native_srs
+        ((lon, lat),) = crs.transform_points(working, crs.wgs84(), [point])
+        return lon, lat
+
+    def _geo_region(self, spec: RegionSpec) -> RegionSpec:
+        """``spec`` with edges in a CRS turned into base pixels (sizes in a length unit are walked
+        along the WGS84 geodesic from the given corner)."""
+        units = spec.units
+        if units is None or not _is_crs_units(units):
+            return spec
+        left = spec.left if spec.left is not None else (
+            spec.right - spec.width if spec.right is not None and spec.width is not None
+            and spec.units_wh is None else None)
+        top = spec.top if spec.top is not None else (
+            spec.bottom - spec.height if spec.bottom is not None and spec.height is not None
+            and spec.units_wh is None else None)
+        right, bottom = spec.right, spec.bottom
+        if spec.units_wh is None:
+            right = right if right is not None or spec.width is None or left is None else left + spec.width
+            bottom = bottom if bottom is not None or spec.height is None or top is None \
+                else top + spec.height
+        if (left is None and right is None) or (top is None and bottom is None):
+            raise errors.SourceError(f'Cannot convert from projection {units!r}: the region needs '
+                                     'at least one of left/right and one of top/bottom')
+        anchor = self._crs_to_base(units, [(left if left is not None else right,
+                                            top if top is not None else bottom)])[0]
+        cols, rows = [anchor[0]], [anchor[1]]
+        if right is not None and bottom is not None and left is not None and top is not None:
+            for col, row in self._crs_to_base(units, [(right, bottom), (left, bottom),
+                                                      (right, top)]):
+                cols.append(col)
+                rows.append(row)
+        if spec.units_wh is not None and (spec.width is not None or spec.height is not None):
+            return self._region_with_sizes(anchor, spec)
+        return RegionSpec(left=min(cols), top=min(rows), right=max(cols), bottom=max(rows))
+
+    def _region_with_sizes(self, anchor: tuple[float, float], spec: RegionSpec) -> RegionSpec:
+        """A region from a corner in base pixels and sizes in ``unitsWH``."""
+        units = Units.parse(spec.units_wh)
+        meters = units.millimeters / 1000 if units.millimeters else None
+        if meters is None:
+            return RegionSpec(left=anchor[0], top=anchor[1], width=spec.width, height=spec.height,
+                              units_wh=spec.units_wh)
+        lon, lat = self._base_to_lonlat(*anchor)
+        width = height = None
+        if spec.width is not None:
+            east_lon, east_lat, _ = _GEOD.fwd(lon, lat, 90, spec.width * meters)
+            width = abs(self._crs_to_base('EPSG:4326', [(east_lon, east_lat)])[0][0] - anchor[0])
+        if spec.height is not None:
+            south_lon, south_lat, _ = _GEOD.fwd(lon, lat, 180, spec.height * meters)
+            height = abs(self._crs_to_base('EPSG:4326', [(south_lon, south_lat)])[0][1] - anchor[1])
+        return RegionSpec(left=anchor[0], top=anchor[1], width=width, height=height,
+                          units_wh='base_pixels')
+
+    @property
+    def _default_window(self) -> Window | None:
+        """What a region with no edges covers: the footprint of the data in a projection (not the
+        whole world), else the whole image."""
+        if self._view is not None:
+            return self._view.footprint_window
+        return None
+
+
+def _is_crs_units(units: str) -> bool:
+    lowered = units.lower()
+    return (lowered in _PROJECTION_UNITS or lowered in crs.WGS84_NAMES
+            or lowered.startswith(('epsg:', 'proj4:', '+proj=', '+init=')))
+
+
+def _clamp_geographic(corners: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Latitudes clamped to ±90; longitudes shifted so the westmost lies in [-180, 180), and a
+    raster then reaching 180 spans -180 to 180 (large_image's rule: a global grid that overshoots
+    by half a pixel still reprojects)."""
+    shift = -360.0 * math.floor((min(lon for lon, _ in corners.values()) + 180) / 360)
+    clamped = {key: (lon + shift, max(-90.0, min(90.0, lat)))
+               for key, (lon, lat) in corners.items()}
+    if any(lon >= 180 for lon, _ in clamped.values()):
+        for key, lon in (('ul', -180.0), ('ll', -180.0), ('ur', 180.0), ('lr', 180.0)):
+            clamped[key] = (lon, clamped[key][1])
+    return clamped
+
+
+def _apply(gt: tuple[float, ...], col: float, row: float) -> tuple[float, float]:
+    return gt[0] + col * gt[1] + row * gt[2], gt[3] + col * gt[4] + row * gt[5]
+
+
+def _invert(gt: tuple[float, ...]) -> tuple[float, ...]:
+    det = gt[1] * gt[5] - gt[2] * gt[4]
+    if not det:
+        raise errors.SourceError('The geotransform cannot be inverted')
+    return (
+        (gt[2] * gt[3] - gt[0] * gt[5]) / det, gt[5] / det, -gt[2] / det,
+        (gt[0] * gt[4] - gt[1] * gt[3]) / det, -gt[4] / det, gt[1] / det,
+    )
+
