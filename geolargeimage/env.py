@@ -8,7 +8,6 @@ the matching class of :mod:`geolargeimage.errors`, keeping GDAL's message.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
 from osgeo import gdal
@@ -16,10 +15,6 @@ from osgeo import gdal
 from . import errors
 
 gdal.UseExceptions()
-
-#: Options every dataset we open gets: decode in parallel (GDAL releases the GIL and the GTiff
-#: driver decodes the blocks of one request on several threads).
-OPEN_OPTIONS: dict[str, str] = {'GDAL_NUM_THREADS': os.environ.get('GDAL_NUM_THREADS', 'ALL_CPUS')}
 
 # (text in GDAL's message, our class); the first match wins, so specific texts come first.
 _MESSAGE_CLASSES: tuple[tuple[str, type[errors.GeoLargeImageError]], ...] = (
@@ -95,10 +90,13 @@ def gdal_errors(path: str, action: str = 'read') -> Iterator[None]:
     """Translate GDAL's ``RuntimeError`` inside the block into our exception tree.
 
     The new exception names ``path`` and what was being done, keeps GDAL's message, and is chained
-    to the original.
+    to the original. GDAL's own printing is silenced inside the block: what matters reaches the
+    caller as an exception, and warnings (PROJ's failed points at the edge of a warp, libtiff's
+    unknown tags) are not ours to print.
     """
     try:
-        yield
+        with gdal.quiet_errors():
+            yield
     except RuntimeError as exc:
         if isinstance(exc, errors.GeoLargeImageError):
             raise

@@ -215,7 +215,7 @@ class TileIterator:
     def __init__(self, source: Any, fmt: TileFormat, resample: Any, kwargs: dict[str, Any]):
         tiling_keys = ('tile_size', 'tile_overlap', 'tile_offset', 'tile_position')
         request = RegionRequest.parse(kwargs, allowed=tiling_keys)
-        source._check_frame(request.frame)
+        self._frame = source._check_frame(request.frame)
         if fmt is TileFormat.IMAGE and 'encoding' not in kwargs:
             raise OptionsError('Invalid encoding "None": image tiles need encoding=')
         self._source, self._format, self._encoding = source, fmt, request.encoding
@@ -271,7 +271,8 @@ class TileIterator:
         record = {
             'x': col.start, 'y': row.start, 'width': col.size, 'height': row.size,
             'level': plan.level, 'level_x': col.index, 'level_y': row.index,
-            'magnification': None, 'mm_x': _times(source.mm_x, plan.unit_x),
+            'magnification': _times(source.magnification, 1 / plan.unit_x),
+            'mm_x': _times(source.mm_x, plan.unit_x),
             'mm_y': _times(source.mm_y, plan.unit_y),
             'tile_overlap': {'left': col.overlap_before, 'top': row.overlap_before,
                              'right': col.overlap_after, 'bottom': row.overlap_after},
@@ -283,7 +284,7 @@ class TileIterator:
             record.update({
                 'scaled': 1 / to_level_x, 'tile_x': col.start * to_level_x,
                 'tile_y': row.start * to_level_y, 'tile_width': col.size * to_level_x,
-                'tile_height': row.size * to_level_y, 'tile_magnification': None,
+                'tile_height': row.size * to_level_y, 'tile_magnification': scale['magnification'],
                 'tile_mm_x': scale['mm_x'], 'tile_mm_y': scale['mm_y']})
         return record
 
@@ -292,9 +293,10 @@ class TileIterator:
         left, top = min(record['gx'], source.sizeX), min(record['gy'], source.sizeY)
         window = Window(left, top, min(record['gwidth'], source.sizeX - left),
                         min(record['gheight'], source.sizeY - top))
-        pixels = source._layer.read(window, record['width'], record['height'],
-                                    resampling=self._resampling)
-        data, _mime = source._deliver(pixels, window, self._format, self._encoding)
+        pixels = source._layer_for(self._frame).read(window, record['width'], record['height'],
+                                                     resampling=self._resampling)
+        data, _mime = source._deliver(pixels, window, self._format, self._encoding,
+                                      frame=self._frame)
         return data, self._format.value
 
 

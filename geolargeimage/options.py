@@ -52,6 +52,8 @@ class Encoding(_ChoiceEnum):
     TIFF = 'TIFF'
     GIF = 'GIF'
     BMP = 'BMP'
+    #: A georeferenced tiled GeoTIFF file (getRegion only; returns its path).
+    TILED = 'TILED'
 
     @classmethod
     def _aliases(cls) -> dict[str, str]:
@@ -59,7 +61,7 @@ class Encoding(_ChoiceEnum):
 
     @property
     def mimetype(self) -> str:
-        return 'image/' + self.value.lower()
+        return 'image/tiff' if self is Encoding.TILED else 'image/' + self.value.lower()
 
     @classmethod
     def parse(cls, value: object) -> Encoding:
@@ -235,12 +237,13 @@ class OutputSpec:
 
     max_width: int | None = None
     max_height: int | None = None
+    path: str | None = None
 
     @classmethod
     def parse(cls, output: Mapping[str, Any] | None) -> OutputSpec:
         if output is None:
             return cls()
-        _check_keys('output', output, ('maxWidth', 'maxHeight'))
+        _check_keys('output', output, ('maxWidth', 'maxHeight', 'path'))
         sizes = {}
         for key in ('maxWidth', 'maxHeight'):
             value = output.get(key)
@@ -250,7 +253,8 @@ class OutputSpec:
                     raise OptionsError(f'output {key} must be an integer >= 0, not {value!r}')
                 value = int(value)
             sizes[key] = value
-        return cls(sizes['maxWidth'], sizes['maxHeight'])
+        path = output.get('path')
+        return cls(sizes['maxWidth'], sizes['maxHeight'], None if path is None else str(path))
 
     @property
     def given(self) -> bool:

@@ -57,7 +57,9 @@ def read_compressed(dataset: gdal.Dataset, fmt: str, col_off: int, row_off: int,
         return None
     bands = (ctypes.c_int * dataset.RasterCount)(*range(1, dataset.RasterCount + 1))
     buffer, size, detail = ctypes.c_void_p(), ctypes.c_size_t(0), ctypes.c_char_p()
-    with gdal.quiet_errors(), gdal.ExceptionMgr(useExceptions=False):
+    # A plain C call: no SWIG exception handling is involved, only GDAL's (thread-local) error
+    # handler, which is kept quiet so a refused window prints nothing.
+    with gdal.quiet_errors():
         status = library.GDALDatasetReadCompressedData(
             int(dataset.this), fmt.encode(), col_off, row_off, width, height,
             dataset.RasterCount, bands, ctypes.byref(buffer), ctypes.byref(size),

@@ -96,6 +96,7 @@ class WarpedView:
     def __init__(self, source: Raster, grid: WorldGrid, native_srs: osr.SpatialReference,
                  native_bounds: tuple[float, float, float, float], resampling: Resampling):
         self.grid = grid
+        self.source = source
         self.pieces: list[Piece] = []
         self.footprint = footprint(native_srs, native_bounds, grid)
         alpha_max = 65535 if source.info.dtype == np.uint16 else 255

@@ -115,12 +115,16 @@ class _Level:
 
 def _levels_of(path: str, dataset: gdal.Dataset, width: int, height: int) -> list[_Level]:
     """``dataset`` (at ``path``) and each of its overviews as levels of a ``width`` × ``height``
-    raster."""
+    raster. Overviews of another shape are not levels of this image (GDAL takes a whole-slide
+    file's label and macro for overviews)."""
     levels = [_Level(path, None, width / dataset.RasterXSize, height / dataset.RasterYSize)]
     band = dataset.GetRasterBand(1)
     for index in range(band.GetOverviewCount()):
         overview = band.GetOverview(index)
-        levels.append(_Level(path, index, width / overview.XSize, height / overview.YSize))
+        level = _Level(path, index, width / overview.XSize, height / overview.YSize)
+        if abs(level.factor_x - level.factor_y) <= 0.02 * level.factor_x + 1 / min(
+                overview.XSize, overview.YSize) * level.factor_x:
+            levels.append(level)
     return levels
 
 
@@ -133,7 +137,10 @@ class Raster:
     ``gdal.Dataset.ReadAsArray``.
     """
 
-    def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True):
+    def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
+                 level_paths: tuple[str, ...] = ()):
+        """``level_paths`` are datasets holding smaller copies of the image that GDAL does not
+        present as overviews (the pyramid pages of a whole-slide TIFF)."""
         self.path = path
         self._open_options = tuple(open_options)
         self._synthesize = synthesize
@@ -142,8 +149,12 @@ class Raster:
         self._pyramid: Pyramid | None = None
         dataset = self.dataset()
         self.info = _read_info(path, dataset)
-        self._levels = sorted(_levels_of(path, dataset, self.info.width, self.info.height),
-                              key=lambda level: level.factor_x)
+        levels = _levels_of(path, dataset, self.info.width, self.info.height)
+        for level_path in level_paths:
+            with gdal_errors(path, 'open'):
+                page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
+            levels += _levels_of(level_path, page, self.info.width, self.info.height)
+        self._levels = sorted(levels, key=lambda level: level.factor_x)
         self._check_decodes(dataset)
 
     # -- handles --------------------------------------------------------------------------------
@@ -180,7 +191,7 @@ class Raster:
         """This thread's dataset of the stored level ``factor`` times smaller than the raster (the
         raster itself, or an overview within a pixel of that size), or None."""
         for level in self._levels:
-            if level.path != self.path:
+            if self._pyramid is not None and level.path == self._pyramid.vrt_path:
                 continue
             dataset = self.dataset(level)
             if dataset.RasterXSize in (self.info.width // factor, -(-self.info.width // factor)) \

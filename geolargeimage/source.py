@@ -21,11 +21,13 @@ from .env import gdal_errors
 from .georef import ground_pixel_size_mm, is_georeferenced, resolution_tag_mm
 from .grid import Window, level_count, output_size, read_level, tile_window, tiles_across
 from .iterators import LazyTileDict, TileIterator
-from .options import (EdgeMode, EncodeOptions, Fill, OutputSpec, RegionRequest, RegionSpec,
+from .options import (EdgeMode, EncodeOptions, Encoding, Fill, OutputSpec, RegionRequest, RegionSpec,
                       Resampling, ScaleSpec, TileFormat, parse_formats)
 from .paths import is_virtual, to_gdal_path
 from .projected import WarpedView
+from .frames import discover
 from .reader import Raster
+from .source_frames import FrameMethods
 from .source_geo import GeoMethods
 from .regions import resolve_region, unit_scale_for
 from .render import (BandRange, display_plan, letterbox, sample_range, stretch_ranges,
@@ -49,7 +51,7 @@ class RegionPlan:
     level: int
 
 
-class TileSource(GeoMethods):
+class TileSource(GeoMethods, FrameMethods):
     """A raster opened through GDAL and read with large_image's pixel API.
 
     Parameters mirror large_image: ``encoding`` (JPEG, PNG, WEBP, TIFF, ...) for ``getTile``,
@@ -75,7 +77,11 @@ class TileSource(GeoMethods):
             options.get('encoding', 'JPEG'), options.get('jpegQuality', 95),
             options.get('jpegSubsampling', 0), options.get('tiffCompression', 'raw'))
         self.edge = EdgeMode.parse(options.get('edge', False))
-        self._raster = Raster(self._gdal_path)
+        if self.encoding_options.encoding is Encoding.TILED:
+            raise errors.OptionsError('Encoding TILED writes files: use it with getRegion only')
+        self._layout = discover(self._gdal_path)
+        self._raster = Raster(self._layout.frames[0].path, level_paths=self._layout.levels)
+        self._init_frames()
         info = self._raster.info
         self.sizeX, self.sizeY = info.width, info.height
         block = info.block_width if info.block_width == info.block_height else 0
@@ -95,8 +101,9 @@ class TileSource(GeoMethods):
             dataset = self._raster.dataset()
             self.geospatial = is_georeferenced(dataset)
             size = ground_pixel_size_mm(dataset) if self.geospatial else None
-        size = size or resolution_tag_mm(self._raster.info.metadata)
+        size = size or self._layout.mm or resolution_tag_mm(self._raster.info.metadata)
         self.mm_x, self.mm_y = size if size else (None, None)
+        self.magnification = self._layout.magnification
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.largeImagePath!r} {self.sizeX}x{self.sizeY}>'
@@ -109,8 +116,8 @@ class TileSource(GeoMethods):
 
     @property
     def _layer(self) -> Raster | WarpedView:
-        """What pixel reads go to: the raster itself, or its warp into the projection's grid."""
-        return self._raster if self._view is None else self._view
+        """What reads of the first frame go to: the raster, or its warp into the projection."""
+        return self._layer_for(0)
 
     # -- metadata -------------------------------------------------------------------------------
     @property
@@ -122,10 +129,6 @@ class TileSource(GeoMethods):
         return self._raster.info.band_count
 
     @property
-    def frames(self) -> int:
-        return 1
-
-    @property
     def metadata(self) -> dict[str, Any]:
         return self.getMetadata()
 
@@ -134,10 +137,10 @@ class TileSource(GeoMethods):
         return {
             'levels': self.levels, 'sizeX': self.sizeX, 'sizeY': self.sizeY,
             'tileWidth': self.tileWidth, 'tileHeight': self.tileHeight,
-            'magnification': None, 'mm_x': self.mm_x, 'mm_y': self.mm_y,
+            'magnification': self.magnification, 'mm_x': self.mm_x, 'mm_y': self.mm_y,
             'dtype': str(self.dtype), 'bandCount': self.bandCount,
             'geospatial': self.geospatial, **self._geo_metadata(),
-            'bands': self.getBandInformation(),
+            'bands': self.getBandInformation(), **self._frames_metadata(),
         }
 
     def getInternalMetadata(self, **kwargs: Any) -> dict[str, Any]:  # noqa: N802
@@ -215,7 +218,7 @@ class TileSource(GeoMethods):
 
     # -- magnification and levels ---------------------------------------------------------------
     def getNativeMagnification(self) -> dict[str, float | None]:  # noqa: N802
-        return {'magnification': None, 'mm_x': self.mm_x, 'mm_y': self.mm_y}
+        return {'magnification': self.magnification, 'mm_x': self.mm_x, 'mm_y': self.mm_y}
 
     def getMagnificationForLevel(self, level: float | None = None) -> dict[str, Any]:  # noqa: N802
         """Magnification and pixel size at ``level`` (None: full resolution)."""
@@ -223,7 +226,8 @@ class TileSource(GeoMethods):
         level = max_level if level is None else level
         scale = 2.0 ** (max_level - level)
         has_mm = self.mm_x is not None and self.mm_y is not None
-        return {'magnification': None, 'level': level, 'scale': scale,
+        return {'magnification': self.magnification / scale if self.magnification else None,
+                'level': level, 'scale': scale,
                 'mm_x': self.mm_x * scale if has_mm else None,
                 'mm_y': self.mm_y * scale if has_mm else None}
 
@@ -264,17 +268,18 @@ class TileSource(GeoMethods):
                 frame: int | None = None) -> Any:
         """Tile ``(x, y)`` of level ``z`` (0 = whole image in one tile), encoded, as a Pillow
         image (``pilImageAllowed``) or as a raw numpy array (``numpyAllowed``)."""
-        self._check_frame(frame)
+        frame = self._check_frame(frame)
         window, width, height = self._tile_read(x, y, z)
-        if self._passthrough_format and not (pilImageAllowed or numpyAllowed):
+        if self._passthrough_format and not (pilImageAllowed or numpyAllowed or frame):
             stored = self._stored_tile(x, y, z)
             if stored is not None:
                 return ImageBytes(stored, self.getTileMimeType())
-        pixels = self._layer.read(window, width, height, resampling=self._tile_resampling)
+        pixels = self._layer_for(frame).read(window, width, height,
+                                             resampling=self._tile_resampling)
         if numpyAllowed:
             return pixels if self.edge.crop else _pad(pixels, self.tileWidth, self.tileHeight)
         picture = to_display(pixels, self._display_plan, self._display_ranges,
-                             self._mask(window, width, height))
+                             self._mask(window, width, height, frame))
         if not self.edge.crop:
             picture = _pad(picture, self.tileWidth, self.tileHeight, self.edge.colour)
         if pilImageAllowed:
@@ -331,11 +336,14 @@ class TileSource(GeoMethods):
         """A region (``region=``, in any unit) at full resolution, at ``scale=`` or fitted to
         ``output=``, as ``(data, mime)``, ``(Pillow image, 'PIL')`` or ``(array, 'numpy')``."""
         request = RegionRequest.parse(kwargs)
-        self._check_frame(request.frame)
+        frame = self._check_frame(request.frame)
         plan = self._plan_region(request.region, request.output, request.scale)
-        pixels = self._read_plan(plan, request.resampling)
+        if request.encoding.encoding is Encoding.TILED:
+            return self._export_region(plan.window, plan.width, plan.height, request.resampling,
+                                       request.output.path), Encoding.TILED.mimetype
+        pixels = self._read_plan(plan, request.resampling, frame)
         return self._deliver(pixels, plan.window, parse_formats(format), request.encoding,
-                             request.fill)
+                             request.fill, frame)
 
     def getThumbnail(self, width: int | None = None, height: int | None = None,  # noqa: N802
                      **kwargs: Any) -> tuple[Any, str]:
@@ -349,6 +357,30 @@ class TileSource(GeoMethods):
         kwargs.pop('region', None)
         kwargs['output'] = {'maxWidth': width, 'maxHeight': height}
         return self.getRegion(**kwargs)
+
+    def getPixel(self, region: dict[str, Any] | None = None, frame: int | None = None,  # noqa: N802
+                 **kwargs: Any) -> dict[str, Any]:
+        """The pixel at ``region``'s left/top (in any unit): its 8-bit picture channels (``r``,
+        ``g``, ``b``, ``a`` or ``l``), ``value`` (the same as a list) and ``bands``, the raw
+        value of each band at the matching native pixel; ``{}`` outside the image."""
+        frame = self._check_frame(frame)
+        spec = RegionSpec.parse({key: value for key, value in (region or {}).items()
+                                 if key in ('left', 'top', 'units')})
+        col, row = self._point_to_base(spec)
+        if not (0 <= col < self.sizeX and 0 <= row < self.sizeY):
+            return {}
+        window = Window(col, row, 1, 1)
+        pixels = self._layer_for(frame).read(window, 1, 1)
+        picture = to_display(pixels, self._display_plan, self._display_ranges,
+                             self._mask(window, 1, 1, frame))[0, 0]
+        mode = to_pil(picture[None, None]).mode.lower()
+        result: dict[str, Any] = dict(zip(mode, (int(v) for v in picture)))
+        result['value'] = [int(v) for v in picture]
+        native = self._native_pixel(col, row)
+        if native is not None:
+            raw = self._frame_raster(frame).read(Window(native[0], native[1], 1, 1), 1, 1)[0, 0]
+            result['bands'] = {index + 1: float(value) for index, value in enumerate(raw)}
+        return result
 
     def _plan_region(self, region: RegionSpec, output: OutputSpec, scale: ScaleSpec | None,
                      *, budget: bool = True) -> RegionPlan:
@@ -388,13 +420,15 @@ class TileSource(GeoMethods):
             raise errors.RangeError(f'No level matches scale {scale} exactly')
         return level
 
-    def _read_plan(self, plan: RegionPlan, resampling: Resampling) -> np.ndarray:
+    def _read_plan(self, plan: RegionPlan, resampling: Resampling, frame: int = 0) -> np.ndarray:
         if plan.window.empty or not plan.width or not plan.height:
             return np.zeros((0, 0, self.bandCount), dtype=self.dtype)
-        return self._layer.read(plan.window, plan.width, plan.height, resampling=resampling)
+        return self._layer_for(frame).read(plan.window, plan.width, plan.height,
+                                           resampling=resampling)
 
     def _deliver(self, pixels: np.ndarray, window: Window, fmt: TileFormat,
-                 encoding: EncodeOptions, fill: Fill | None = None) -> tuple[Any, str]:
+                 encoding: EncodeOptions, fill: Fill | None = None,
+                 frame: int = 0) -> tuple[Any, str]:
         """Hand raw pixels back as numpy, a Pillow image or encoded bytes; ``fill`` letterboxes
         pictures (numpy keeps the stored values only)."""
         if fmt is TileFormat.NUMPY:
@@ -403,7 +437,7 @@ class TileSource(GeoMethods):
             if fmt is TileFormat.PIL:
                 return to_pil(np.zeros(pixels.shape[:2] + (3,), np.uint8)), TileFormat.PIL.value
             return ImageBytes(b'', encoding.encoding.mimetype), encoding.encoding.mimetype
-        mask = self._mask(window, pixels.shape[1], pixels.shape[0])
+        mask = self._mask(window, pixels.shape[1], pixels.shape[0], frame)
         picture = to_display(pixels, self._display_plan, self._display_ranges, mask)
         if fill is not None:
             picture = letterbox(picture, fill.width, fill.height, fill.colour, fill.corner)
@@ -411,18 +445,18 @@ class TileSource(GeoMethods):
             return to_pil(picture), TileFormat.PIL.value
         return encode_pixels(picture, encoding), encoding.encoding.mimetype
 
-    def _mask(self, window: Window, width: int, height: int) -> np.ndarray | None:
-        if self._view is not None or not self._raster.info.has_external_mask or window.empty:
+    def _mask(self, window: Window, width: int, height: int, frame: int = 0) -> np.ndarray | None:
+        if self._view is not None or window.empty:
             return None
-        return self._raster.read_mask(window, width, height)
+        raster = self._frame_raster(frame)
+        if not raster.info.has_external_mask:
+            return None
+        return raster.read_mask(window, width, height)
 
     @cached_property
     def _display_plan(self):
         return display_plan(self._layer.info.bands)
 
-    def _check_frame(self, frame: int | None) -> None:
-        if frame is not None and frame != 0:
-            raise errors.TileRangeError(f'Frame does not exist: {frame!r} (this source has 1 frame)')
 
     # -- iteration ------------------------------------------------------------------------------
     def tileIterator(self, format: Any = (TileFormat.NUMPY.value,), resample: Any = True,  # noqa: A002,N802

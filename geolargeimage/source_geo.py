@@ -8,17 +8,19 @@ written in CRS units into base pixels.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from pyproj import Geod
 
-from . import crs, errors
+from . import crs, errors, export
 from .env import gdal_errors
 from .georef import native_geotransform, resolution_in, spatial_ref
 from .grid import Window
 from .options import RegionSpec, Resampling, Units
 from .projected import WarpedView
 from .reader import Raster
+from .regions import unit_scale_for
 from .world import TILE_SIZE, WorldGrid, make_grid
 
 _GEOD = Geod(ellps='WGS84')
@@ -60,14 +62,18 @@ class GeoMethods:
             resolution = resolution_in(self._raster.dataset(), target.ExportToWkt())
         self._grid = make_grid(projection, native_resolution=resolution,
                                units_per_pixel=units_per_pixel)
-        kernel = Resampling.NEAREST if resampling is Resampling.AUTO else resampling
-        self._view = WarpedView(self._raster, self._grid, self._native_srs,
-                                self._native_bounds_box(), kernel)
+        self._warp_kernel = Resampling.NEAREST if resampling is Resampling.AUTO else resampling
+        self._view = self._warp_frame(self._raster)
         self.projection = projection.lower() if projection.lower().startswith('epsg:') \
             else projection
         self.sizeX, self.sizeY = self._grid.size_x, self._grid.size_y
         self.tileWidth = self.tileHeight = TILE_SIZE
         self.levels = self._grid.levels
+
+    def _warp_frame(self, raster: Raster) -> WarpedView:
+        """A frame's raster warped into the grid (frames share the first frame's georeferencing)."""
+        return WarpedView(raster, self._grid, self._native_srs, self._native_bounds_box(),
+                          self._warp_kernel)
 
     # -- bounds ---------------------------------------------------------------------------------
     def _native_corners(self) -> dict[str, tuple[float, float]]:
@@ -218,6 +224,49 @@ class GeoMethods:
             height = abs(self._crs_to_base('EPSG:4326', [(south_lon, south_lat)])[0][1] - anchor[1])
         return RegionSpec(left=anchor[0], top=anchor[1], width=width, height=height,
                           units_wh='base_pixels')
+
+    def _point_to_base(self, spec: RegionSpec) -> tuple[int, int]:
+        """Base pixel (column, row) of a region's left/top corner in any unit."""
+        if spec.left is None or spec.top is None:
+            raise errors.OptionsError('getPixel needs region left and top')
+        if spec.units is not None and _is_crs_units(spec.units):
+            ((col, row),) = self._crs_to_base(spec.units, [(spec.left, spec.top)])
+            return math.floor(col), math.floor(row)
+        scale = unit_scale_for(self.sizeX, self.sizeY, mm_x=self.mm_x, mm_y=self.mm_y,
+                               mag_factor=None)(Units.parse(spec.units))
+        left = spec.left + self.sizeX if spec.left < 0 else spec.left
+        top = spec.top + self.sizeY if spec.top < 0 else spec.top
+        return math.floor(left * scale[0]), math.floor(top * scale[1])
+
+    def _native_pixel(self, col: int, row: int) -> tuple[int, int] | None:
+        """The native pixel under base pixel (col, row), or None outside the raster."""
+        if self._grid is None:
+            return col, row
+        x, y = self._grid.from_pixel(col + 0.5, row + 0.5)
+        native_col, native_row = self.toNativePixelCoordinates(x, y, roundResults=False)
+        native_col, native_row = math.floor(native_col), math.floor(native_row)
+        info = self._raster.info
+        if 0 <= native_col < info.width and 0 <= native_row < info.height:
+            return native_col, native_row
+        return None
+
+    def _export_region(self, window: Window, width: int, height: int, resampling: Resampling,
+                       path: str | None) -> Path:
+        """Write the region as a georeferenced tiled GeoTIFF (in the projection, if any)."""
+        if window.empty or not width or not height:
+            raise errors.RangeError('An empty region cannot be written as a TILED file')
+        bands = list(range(1, self._raster.info.band_count + 1))
+        kernel = self._raster.resolve_resampling(resampling, window, width, height, bands).value
+        target = export.target_path(path)
+        if self._grid is None:
+            return export.translate_window(
+                self._raster.path, target, width=width, height=height, resampling=kernel,
+                window=(window.col_off, window.row_off, window.width, window.height))
+        left, top = self._grid.from_pixel(window.col_off, window.row_off)
+        right, bottom = self._grid.from_pixel(window.right, window.bottom)
+        return export.warp_bounds(self._raster.warp_source(), target, dst_wkt=self._grid.wkt,
+                                  bounds=(left, bottom, right, top), width=width, height=height,
+                                  resampling=kernel)
 
     @property
     def _default_window(self) -> Window | None:

@@ -84,7 +84,7 @@ def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, flo
     """
     folder = f'/vsimem/geolargeimage-{uuid.uuid4().hex}'
     vrt_path = f'{folder}/warped.vrt'
-    with gdal_errors(path, 'warp'), gdal.quiet_errors():
+    with gdal_errors(path, 'warp'):
         source = path
         if source_window is not None:
             source = f'{folder}/source.vrt'

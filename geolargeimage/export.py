@@ -1,0 +1,73 @@
+"""Regions written as georeferenced, tiled GeoTIFF files (large_image's ``encoding='TILED'``).
+
+GDAL does the whole job: ``gdal.Translate`` of a pixel window (georeferencing, nodata and band
+interpretation carried over) or ``gdal.Warp`` into a projection's bounds. The file is written
+beside its target and renamed into place, so a failure never leaves half a file there.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from osgeo import gdal
+
+from .env import gdal_errors
+from .errors import WriteError
+
+#: Creation options of exported regions: tiled, lossless, large files allowed.
+CREATION_OPTIONS = ['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=LZW',
+                    'BIGTIFF=IF_SAFER']
+
+
+def target_path(path: str | os.PathLike | None) -> Path:
+    """Where to write: ``path`` (its folders created), or a new temporary ``tiledRegion_*.tiff``
+    the caller deletes."""
+    if path is None:
+        handle, name = tempfile.mkstemp(prefix='tiledRegion_', suffix='.tiff')
+        os.close(handle)
+        return Path(name)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _write_atomically(target: Path, write) -> Path:
+    handle, temporary = tempfile.mkstemp(prefix='.' + target.name + '.', suffix='.tmp',
+                                         dir=target.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    except BaseException as exc:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        if isinstance(exc, (RuntimeError, OSError)) and not isinstance(exc, WriteError):
+            raise WriteError(f'Cannot write {target}: {exc}') from exc
+        raise
+    return target
+
+
+def translate_window(source: str, target: Path, *, window: tuple[float, float, float, float],
+                     width: int, height: int, resampling: str) -> Path:
+    """Write pixel ``window`` (col, row, width, height) of ``source`` at ``width`` × ``height``."""
+    def write(temporary: str) -> None:
+        with gdal_errors(source, 'export'):
+            gdal.Translate(temporary, source, format='GTiff', srcWin=list(window), width=width,
+                           height=height, resampleAlg=resampling,
+                           creationOptions=CREATION_OPTIONS).Close()
+    return _write_atomically(target, write)
+
+
+def warp_bounds(source: str, target: Path, *, dst_wkt: str,
+                bounds: tuple[float, float, float, float], width: int, height: int,
+                resampling: str) -> Path:
+    """Write ``source`` warped into ``dst_wkt`` over ``bounds`` (xmin, ymin, xmax, ymax) at
+    ``width`` × ``height``, with an alpha band where there is no data."""
+    def write(temporary: str) -> None:
+        with gdal_errors(source, 'export'):
+            gdal.Warp(temporary, source, format='GTiff', dstSRS=dst_wkt, outputBounds=bounds,
+                      width=width, height=height, resampleAlg=resampling, dstAlpha=True,
+                      creationOptions=CREATION_OPTIONS).Close()
+    return _write_atomically(target, write)
