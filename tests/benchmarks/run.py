@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python tests/benchmarks/run.py             # everything (~2-4 min on 2 cores)
+    .venv/bin/python tests/benchmarks/run.py             # everything (~4-5 min on 2 cores)
     .venv/bin/python tests/benchmarks/run.py --quick     # fewer repeats
     .venv/bin/python tests/benchmarks/run.py --only region --only tiles
     .venv/bin/python tests/benchmarks/run.py --list      # benchmark names
@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mercantile
 import numpy as np
 from osgeo import gdal, osr
 from PIL import Image
@@ -728,6 +729,181 @@ def bench_peers(ctx: Context) -> list[Row]:
             rows.append(Row('peers', 'large_image (GDAL source)', None, None,
                             base_name='large_image', note=f'error: {type(exc).__name__}: {exc}'[:200]))
     return rows
+
+
+# ------------------------------------------------------------------------------------------------
+# Web-mercator tiles (issue #3)
+# ------------------------------------------------------------------------------------------------
+
+#: Distinct tiles read per zoom; spread over the footprint, wholly inside it.
+WEBMERCATOR_TILES = 16
+#: Pool size of the thread-pool row (the issue's 2-core machine).
+WEBMERCATOR_POOL = 2
+
+
+def footprint_tiles(bounds: dict[str, Any], z: int, count: int) -> list[mercantile.Tile]:
+    """Up to ``count`` web-mercator tiles of zoom ``z`` lying wholly inside the raster's
+    longitude/latitude footprint (the box inside its four corners), spread evenly over it."""
+    west = max(bounds['ul']['x'], bounds['ll']['x'])
+    east = min(bounds['ur']['x'], bounds['lr']['x'])
+    north = min(bounds['ul']['y'], bounds['ur']['y'])
+    south = max(bounds['ll']['y'], bounds['lr']['y'])
+    inside = []
+    for tile in mercantile.tiles(west, south, east, north, z):
+        box = mercantile.bounds(tile)
+        if box.west >= west and box.east <= east and box.south >= south and box.north <= north:
+            inside.append(tile)
+    if len(inside) <= count:
+        return inside
+    step = len(inside) / count
+    return [inside[int(i * step + step / 2)] for i in range(count)]
+
+
+def raw_warp_tile(dataset: gdal.Dataset, tile: mercantile.Tile) -> np.ndarray:
+    """The tile as ``gdal.Warp`` makes it: MEM, EPSG:3857, the tile's bounds, 256², alpha,
+    nearest (GDAL picks the source overview)."""
+    box = mercantile.xy_bounds(tile)
+    with gdal.config_options(RAW_CONFIG, thread_local=True):
+        warped = gdal.Warp('', dataset, format='MEM', dstSRS='EPSG:3857',
+                           outputBounds=(box.left, box.bottom, box.right, box.top), width=256,
+                           height=256, dstAlpha=True, resampleAlg='near')
+        return warped.ReadAsArray(interleave='pixel')
+
+
+def _decoded(tiles: list[bytes]) -> np.ndarray:
+    return np.concatenate([np.asarray(Image.open(io.BytesIO(data))) for data in tiles])
+
+
+def _webmercator_peers(path: Path) -> tuple[dict[str, tuple[Callable, Callable, Callable]],
+                                              list[Row]]:
+    """Peer name → (open, warm tile, cold tile) for the peers that import; skip rows for the
+    others. ``open()`` makes a fresh reader; the tile functions take (reader, tile) → PNG bytes."""
+    peers: dict[str, tuple[Callable, Callable, Callable]] = {}
+    skipped = []
+    try:
+        from rio_tiler.io import Reader
+    except ImportError:
+        skipped.append(Row('webmercator', 'rio-tiler', None, None, base_name='rio-tiler',
+                           note='skipped: rio_tiler is not importable'))
+    else:
+        def rio_tile(reader, tile):
+            return reader.tile(tile.x, tile.y, tile.z).render(img_format='PNG')
+        peers['rio-tiler'] = (lambda: Reader(str(path)), rio_tile, rio_tile)
+    try:
+        import large_image_source_gdal
+    except ImportError:
+        skipped.append(Row('webmercator', 'large_image', None, None, base_name='large_image',
+                           note='skipped: large_image_source_gdal is not importable'))
+    else:
+        compute = type(large_image_source_gdal.open(
+            str(path), projection='EPSG:3857', encoding='PNG', noCache=True)).getTile.__wrapped__
+        peers['large_image'] = (
+            lambda: large_image_source_gdal.open(str(path), projection='EPSG:3857',
+                                                 encoding='PNG', noCache=True),
+            # Warm: past its memoizing tile cache, so a repeat tile is computed again.
+            lambda source, tile: compute(source, tile.x, tile.y, tile.z),
+            lambda source, tile: source.getTile(tile.x, tile.y, tile.z))
+    return peers, skipped
+
+
+@benchmark('webmercator', 'web-mercator PNG tiles of the COG (native zoom and 2 out) vs gdal.Warp, '
+                          'rio-tiler, large_image')
+def bench_webmercator(ctx: Context) -> list[Row]:
+    path = ctx.files['cog']
+    probe = fresh_source(path, projection='EPSG:3857')
+    native_z, bounds = probe.levels - 1, probe.getBounds('EPSG:4326')
+    del probe
+    peers, rows = _webmercator_peers(path)
+    goals = {'rio-tiler': Goal('ratio', '<=', 1.0), 'large_image': Goal('ratio', '<=', 0.25)}
+
+    def ours_open():
+        return fresh_source(path, projection='EPSG:3857', encoding='PNG')
+
+    def ours_tile(source, tile):
+        return source.getTile(tile.x, tile.y, tile.z)
+
+    def raw_tile(dataset, tile):
+        return pil_encode(raw_warp_tile(dataset, tile), 'PNG')
+
+    every_tile = []
+    for z in (native_z, native_z - 1, native_z - 2):
+        tiles = footprint_tiles(bounds, z, WEBMERCATOR_TILES)
+        every_tile += tiles
+        count = len(tiles)
+        for cold in (False, True):
+            # name → (reader factory, tile function); a pass reads every tile once.
+            sides = {'ours': (ours_open, ours_tile), 'gdal': (lambda: raw_open_cold(path),
+                                                              raw_tile)}
+            for name, (open_peer, warm_fn, cold_fn) in peers.items():
+                sides[name] = (open_peer, cold_fn if cold else warm_fn)
+            calls = {}
+            for name, (open_reader, fn) in sides.items():
+                if cold:  # a fresh reader for every pass: each tile is its first read
+                    calls[name] = (lambda reader, fn=fn: [fn(reader, t) for t in tiles],
+                                   open_reader)
+                else:  # one reader; the warm-up pass has read every tile
+                    calls[name] = (lambda _, fn=fn, reader=open_reader(): [fn(reader, t)
+                                                                            for t in tiles], None)
+            timing = ctx.time_many(calls, repeats=ctx.repeats(9 if cold else 7))
+            ours_ms = [ms / count for ms in timing.samples['ours']]
+            label = f'cog z={z}{" (native)" if z == native_z else ""} {count} tiles PNG, ' \
+                    f'{"cold" if cold else "warm"}'
+            for name in sides:
+                if name == 'ours':
+                    continue
+                base_ms = [ms / count for ms in timing.samples[name]]
+                notes = [_check(_decoded(timing.first['ours']), _decoded(timing.first[name]),
+                                'equal')]
+                if name == 'gdal':
+                    notes.insert(0, 'base = gdal.Warp to MEM + Pillow PNG')
+                if name == 'large_image' and not cold:
+                    notes.insert(0, 'its tile cache bypassed')
+                notes.append(timing.load_note())
+                rows.append(Row('webmercator', f'{label} vs {name}', _median(ours_ms),
+                                _median(base_ms), base_name=name, goal=goals.get(name),
+                                note='; '.join(n for n in notes if n),
+                                samples={'ours': ours_ms, 'base': base_ms},
+                                other_cores=timing.other_cores))
+            del calls, timing
+    rows.extend(_webmercator_pool(ctx, path, every_tile))
+    return rows
+
+
+def _webmercator_pool(ctx: Context, path: Path, tiles: list[mercantile.Tile]) -> list[Row]:
+    """Throughput of distinct cold tiles (all zooms) from one source: 1 thread vs a pool."""
+    def ours_single(source):
+        return [source.getTile(t.x, t.y, t.z) for t in tiles]
+
+    def ours_pool(source):
+        with ThreadPoolExecutor(WEBMERCATOR_POOL) as pool:
+            return list(pool.map(lambda t: source.getTile(t.x, t.y, t.z), tiles))
+
+    def raw_pool(_):
+        local = threading.local()
+
+        def one(tile):
+            if not hasattr(local, 'dataset'):
+                local.dataset = raw_open_cold(path)
+            return pil_encode(raw_warp_tile(local.dataset, tile), 'PNG')
+        with ThreadPoolExecutor(WEBMERCATOR_POOL) as pool:
+            return list(pool.map(one, tiles))
+
+    setup = lambda: fresh_source(path, projection='EPSG:3857', encoding='PNG')  # noqa: E731
+    timing = ctx.time_many({'ours 1': (ours_single, setup), 'ours pool': (ours_pool, setup),
+                            'gdal pool': (raw_pool, None)}, repeats=ctx.repeats(6))
+    per_tile = {name: [ms / len(tiles) for ms in samples]
+                for name, samples in timing.samples.items()}
+    ours, single, raw = (_median(per_tile[k]) for k in ('ours pool', 'ours 1', 'gdal pool'))
+    speedup = [a / b for a, b in zip(timing.samples['ours 1'], timing.samples['ours pool'])]
+    note = '; '.join(filter(None, [
+        f'{1000 / ours:.0f} vs {1000 / raw:.0f} tiles/s (1 thread: {1000 / single:.0f})',
+        f'ours speed-up {_median(speedup):.2f}x, cores used '
+        f'{timing.cores_used("ours pool"):.2f}', 'base = gdal.Warp, one dataset per thread',
+        timing.load_note()]))
+    return [Row('webmercator', f'cog {len(tiles)} distinct PNG tiles, pool of {WEBMERCATOR_POOL}, '
+                'cold', ours, raw, note=note,
+                samples={'ours': per_tile['ours pool'], 'base': per_tile['gdal pool']},
+                other_cores=timing.other_cores)]
 
 
 # ------------------------------------------------------------------------------------------------
