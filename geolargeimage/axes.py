@@ -60,6 +60,7 @@ def frames_metadata(positions: Sequence[Mapping[str, int]], channel_names: Seque
         result['IndexRange'] = ranges
         result['IndexStride'] = {
             key: next((f['Frame'] for f in frames if f[key] == 1), 0) for key in ranges}
+    result.update(_axis_values(axes, positions, values))
     if channel_names and 'IndexC' in ranges and len(channel_names) >= ranges['IndexC']:
         names = list(channel_names[:ranges['IndexC']])
         result['channels'] = names
@@ -89,10 +90,32 @@ def axes_to_frame(metadata: Mapping[str, Any], frame_count: int, **axes: int) ->
         number = 0
         for axis, value in axes.items():
             key = axis_key(axis)
-            if key not in ranges or not 0 <= value < ranges[key]:
+            if key not in ranges or isinstance(value, bool) or not isinstance(value, int) \
+                    or not 0 <= value < ranges[key]:
                 raise RangeError(f'Axis {axis}={value} does not exist (axes: '
                                  f'{ {k[5:].lower(): n for k, n in ranges.items()} })')
             number += value * strides[key]
     if not isinstance(number, int) or not 0 <= number < frame_count:
         raise RangeError(f'Frame {number!r} does not exist (0..{frame_count - 1})')
     return number
+
+
+def _axis_values(axes: Sequence[str], positions: Sequence[Mapping[str, int]],
+                 values: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """Top-level ``Value<AXIS>`` summaries: the value at each index of an axis, whether they are
+    evenly spaced, their range and type."""
+    if not values:
+        return {}
+    result = {}
+    for axis in axes:
+        by_index = {p.get(axis, 0): v[axis] for p, v in zip(positions, values) if axis in v}
+        if not by_index:
+            continue
+        ordered = [by_index.get(i) for i in range(max(by_index) + 1)]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ordered)
+        steps = {round(b - a, 9) for a, b in zip(ordered, ordered[1:])} if numeric else set()
+        result['Value' + axis.upper()] = {
+            'values': ordered, 'uniform': numeric and len(steps) <= 1, 'units': None,
+            'min': min(ordered) if numeric else None, 'max': max(ordered) if numeric else None,
+            'datatype': type(ordered[0]).__name__}
+    return result

@@ -18,6 +18,7 @@ from typing import Any
 
 from osgeo import gdal
 
+from . import axes
 from .env import gdal_errors
 from .errors import SourceError
 
@@ -93,7 +94,14 @@ def _subdataset_layout(path: str, dataset: gdal.Dataset) -> Layout:
     if len(channels) == 1:
         frames = [Frame(f.path, {k: v for k, v in f.position.items() if k != 'c'}, f.values)
                   for f in frames]
-    return Layout(tuple(frames), tuple(channels) if len(channels) > 1 else None)
+    return Layout(tuple(sort_frames(frames)), tuple(channels) if len(channels) > 1 else None)
+
+
+def sort_frames(frames: list[Frame]) -> list[Frame]:
+    """Frames in large_image's order: channel varies fastest, then z, then t, then the rest."""
+    names = axes.ordered_axes({axis for frame in frames for axis in frame.position})
+    return sorted(frames, key=lambda frame: tuple(frame.position.get(a, 0)
+                                                  for a in reversed(names)))
 
 
 def _band_frames(path: str, dataset: gdal.Dataset, base: dict[str, int]) -> list[Frame]:
@@ -130,8 +138,9 @@ def _tiff_layout(path: str, dataset: gdal.Dataset) -> Layout:
     main = pages[0]
     frames = [Frame(path, *_writer_frame(main['dataset']))]
     levels, associated = [], {}
-    for number, page in enumerate(pages[1:], start=2):
-        kind = _classify(page, main, number, description)
+    kinds = _name_aperio_pages([_classify(page, main, number, description)
+                                for number, page in enumerate(pages[1:], start=2)])
+    for page, kind in zip(pages[1:], kinds):
         if kind == 'frame':
             frames.append(Frame(page['path'], *_writer_frame(page['dataset'])))
         elif kind == 'level':
@@ -174,7 +183,8 @@ def _classify(page: dict[str, Any], main: dict[str, Any], number: int, main_desc
                                                           main['bands']):
         return 'frame'
     named = _description_name(page['description'])
-    tiled = page['block'][0] < page['width'] or page['block'][1] < page['height']
+    # A strip is as wide as its page; a tile of a page smaller than one tile is wider.
+    tiled = page['block'][0] != page['width']
     same_aspect = abs(page['width'] / page['height'] - main['width'] / main['height']) \
         <= 0.02 * main['width'] / main['height']
     if named is None and same_aspect and page['width'] < main['width'] and \
@@ -186,7 +196,16 @@ def _classify(page: dict[str, Any], main: dict[str, Any], number: int, main_desc
         return named
     if _is_aperio_thumbnail(number, main_description):
         return 'thumbnail'
+    if main_description.startswith('Aperio') and not tiled:
+        return 'unnamed'
     return f'dir{number}'
+
+
+def _name_aperio_pages(kinds: list[str]) -> list[str]:
+    """Aperio's unnamed stripped pages after the pyramid are the label, then the macro."""
+    names = iter(name for name in ('label', 'macro') if name not in kinds)
+    return [next(names, f'dir{number}') if kind == 'unnamed' else kind
+            for number, kind in enumerate(kinds, start=2)]
 
 
 def _description_name(description: str) -> str | None:
@@ -273,7 +292,7 @@ def _ome_layout(path: str, description: str, pages: list[dict[str, Any]]) -> Lay
             rest //= sizes[axis]
         position = {axis: value for axis, value in position.items() if sizes[axis] > 1}
         frames.append(Frame(path if plane == 0 else pages[plane]['path'], position))
-    frames.sort(key=lambda frame: tuple(frame.position.get(a, 0) for a in 'tzc'))
+    frames = sort_frames(frames)
     names = tuple(el.get('Name') or f'Channel {i}' for i, el in enumerate(channels)) \
         if samples == 1 else None
     mm = None

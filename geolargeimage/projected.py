@@ -9,7 +9,7 @@ outside the data never fail and tiles inside are seamless for every kernel.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from osgeo import osr
@@ -101,19 +101,20 @@ class WarpedView:
         self.footprint = footprint(native_srs, native_bounds, grid)
         alpha_max = 65535 if source.info.dtype == np.uint16 else 255
         warp_source = source.warp_source()
-        source_window = _latitude_window(native_srs, source, grid)
+        source_bounds = _pole_clamped_bounds(native_srs, source)
         for bounds in self.footprint:
             window = aligned_window(bounds, grid)
             if window.empty:
                 continue
             left, top = grid.from_pixel(window.col_off, window.row_off)
             right, bottom = grid.from_pixel(window.right, window.bottom)
-            path = build_warped_vrt(warp_source, source_window=source_window, dst_wkt=grid.wkt,
+            path = build_warped_vrt(warp_source, source_bounds=source_bounds, dst_wkt=grid.wkt,
                                     bounds=(left, bottom, right, top),
                                     resolution=grid.resolution(), resampling=resampling.value,
                                     alpha_max=alpha_max)
             self.pieces.append(Piece(Raster(path, synthesize=False), window))
-        self.info: RasterInfo = (self.pieces[0].raster if self.pieces else source).info
+        self.info: RasterInfo = self.pieces[0].raster.info if self.pieces \
+            else _with_alpha(source.info)
 
     @property
     def footprint_window(self) -> Window | None:
@@ -158,19 +159,28 @@ class WarpedView:
             piece.raster.close()
 
 
-def _latitude_window(native_srs: osr.SpatialReference, source: Raster,
-                     grid: WorldGrid) -> tuple[int, int, int, int] | None:
-    """Rows of a north-up longitude/latitude raster within the grid's latitude limit (±90 at
-    most), as a source window (col, row, width, height); None when all rows are usable or the
-    raster is not such a grid. A global grid overshooting the poles by half a pixel would
-    otherwise make PROJ fail on every row beyond them."""
+def _pole_clamped_bounds(native_srs: osr.SpatialReference,
+                         source: Raster) -> tuple[float, float, float, float] | None:
+    """(ulx, uly, lrx, lry) for a north-up longitude/latitude raster that overshoots the poles
+    (a global grid offset by half a pixel), with latitudes clamped to ±90; None when it does not.
+    Its rows are then stretched by that sliver rather than dropped: PROJ fails on every point
+    beyond a pole."""
     geotransform = source.dataset().GetGeoTransform(can_return_null=True)
     if not native_srs.IsGeographic() or geotransform is None or geotransform[2] or \
             geotransform[4] or geotransform[5] >= 0:
         return None
-    limit = min(grid.lat_limit or 90.0, 90.0)
-    top = max(0, math.ceil((geotransform[3] - limit) / -geotransform[5]))
-    bottom = min(source.info.height, math.floor((geotransform[3] + limit) / -geotransform[5]))
-    if top == 0 and bottom == source.info.height:
+    top = geotransform[3]
+    bottom = top + source.info.height * geotransform[5]
+    if top <= 90 and bottom >= -90:
         return None
-    return 0, top, source.info.width, max(1, bottom - top)
+    right = geotransform[0] + source.info.width * geotransform[1]
+    return geotransform[0], min(top, 90.0), right, max(bottom, -90.0)
+
+
+def _with_alpha(info: RasterInfo) -> RasterInfo:
+    """``info`` as a warp with an alpha band would present it (for a grid with no data in it)."""
+    if any(band.interpretation == 'alpha' for band in info.bands):
+        return info
+    alpha = replace(info.bands[-1], index=info.band_count + 1, interpretation='alpha',
+                    nodata=None, color_table=None, categories=None, description=None)
+    return replace(info, bands=(*info.bands, alpha))

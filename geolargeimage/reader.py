@@ -221,13 +221,32 @@ class Raster:
         ``resampling``."""
         band_list = bands or list(range(1, self.info.band_count + 1))
         level = self._level_for(window, out_width, out_height)
-        algorithm = _GRIORA[self.resolve_resampling(resampling, window, out_width, out_height,
-                                                    band_list)]
+        kernel = self.resolve_resampling(resampling, window, out_width, out_height, band_list)
+        if kernel is Resampling.NEAREST and (out_width > window.width or out_height > window.height):
+            return self._read_enlarged(window, out_width, out_height, band_list)
+        algorithm = _GRIORA[kernel]
         with gdal_errors(self.path), Env(**READ_CONFIG):
             data = self.dataset(level).ReadAsArray(
                 *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
                 band_list=band_list, resample_alg=algorithm, interleave='pixel')
         return data.reshape(out_height, out_width, len(band_list))
+
+    def _read_enlarged(self, window: Window, out_width: int, out_height: int,
+                       band_list: list[int]) -> np.ndarray:
+        """Nearest-neighbour enlargement: read the whole source pixels under ``window`` once and
+        repeat them. Exact at any zoom, where GDAL rounds a window under half a pixel to nothing."""
+        cols = np.floor(window.col_off + (np.arange(out_width) + 0.5) * window.width / out_width)
+        rows = np.floor(window.row_off + (np.arange(out_height) + 0.5) * window.height / out_height)
+        cols = np.clip(cols.astype(np.int64), 0, self.info.width - 1)
+        rows = np.clip(rows.astype(np.int64), 0, self.info.height - 1)
+        covering = Window(int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1),
+                          int(rows[-1] - rows[0] + 1))
+        with gdal_errors(self.path), Env(**READ_CONFIG):
+            data = self.dataset().ReadAsArray(
+                covering.col_off, covering.row_off, covering.width, covering.height,
+                band_list=band_list, interleave='pixel')
+        data = data.reshape(covering.height, covering.width, len(band_list))
+        return data[(rows - covering.row_off)[:, None], (cols - covering.col_off)[None, :]]
 
     def read_mask(self, window: Window, out_width: int, out_height: int) -> np.ndarray:
         """The dataset mask (0 = no data, 255 = valid) of ``window`` as an ``(h, w)`` uint8 array.
@@ -243,15 +262,19 @@ class Raster:
     def resolve_resampling(self, resampling: Resampling, window: Window, out_width: int,
                            out_height: int, band_list: list[int]) -> Resampling:
         """The kernel ``auto`` stands for here: nearest for no scaling or paletted data, average
-        when shrinking, cubic when enlarging."""
+        when shrinking; when enlarging, cubic, except where values must not blend (an alpha
+        band, a mask or nodata: cubic would ring into them), which get nearest."""
         if out_width == window.width and out_height == window.height:
             return Resampling.NEAREST
         if resampling is not Resampling.AUTO:
             return resampling
         if any(self.info.bands[b - 1].color_table for b in band_list):
             return Resampling.NEAREST
-        shrinking = out_width * out_height < window.width * window.height
-        return Resampling.AVERAGE if shrinking else Resampling.CUBIC
+        if out_width * out_height < window.width * window.height:
+            return Resampling.AVERAGE
+        masked = not self.info.mask_flags & gdal.GMF_ALL_VALID or any(
+            band.interpretation == 'alpha' for band in self.info.bands)
+        return Resampling.NEAREST if masked else Resampling.CUBIC
 
     # -- levels ---------------------------------------------------------------------------------
     def _level_for(self, window: Window, out_width: int, out_height: int) -> _Level:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import config, errors, passthrough
+from . import config, crs, errors, passthrough
 from .encode import ImageBytes, encode_pixels, to_pil
 from .env import gdal_errors
 from .georef import ground_pixel_size_mm, is_georeferenced, resolution_tag_mm
@@ -154,6 +154,12 @@ class TileSource(GeoMethods, FrameMethods):
                 'RasterYSize': dataset.RasterYSize,
                 'GeoTransform': dataset.GetGeoTransform(can_return_null=True),
                 'Projection': dataset.GetProjectionRef() or None,
+                'proj4Projection': crs.proj4(dataset.GetSpatialRef())
+                if dataset.GetSpatialRef() else None,
+                'GCPProjection': dataset.GetGCPProjection() or None,
+                'GCPs': [{'id': gcp.Id, 'info': gcp.Info, 'x': gcp.GCPX, 'y': gcp.GCPY,
+                          'z': gcp.GCPZ, 'pixel': gcp.GCPPixel, 'line': gcp.GCPLine}
+                         for gcp in dataset.GetGCPs()] or None,
                 'Metadata': dataset.GetMetadata() or {},
             }
             for domain in dataset.GetMetadataDomainList() or []:

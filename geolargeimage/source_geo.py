@@ -176,54 +176,62 @@ class GeoMethods:
         return lon, lat
 
     def _geo_region(self, spec: RegionSpec) -> RegionSpec:
-        """``spec`` with edges in a CRS turned into base pixels (sizes in a length unit are walked
-        along the WGS84 geodesic from the given corner)."""
+        """``spec`` with edges in a CRS turned into a base-pixel region, clipped to the image
+        (sizes in ``unitsWH`` lengths are walked along the WGS84 geodesic from the corner)."""
         units = spec.units
         if units is None or not _is_crs_units(units):
             return spec
-        left = spec.left if spec.left is not None else (
-            spec.right - spec.width if spec.right is not None and spec.width is not None
-            and spec.units_wh is None else None)
-        top = spec.top if spec.top is not None else (
-            spec.bottom - spec.height if spec.bottom is not None and spec.height is not None
-            and spec.units_wh is None else None)
-        right, bottom = spec.right, spec.bottom
-        if spec.units_wh is None:
-            right = right if right is not None or spec.width is None or left is None else left + spec.width
-            bottom = bottom if bottom is not None or spec.height is None or top is None \
-                else top + spec.height
+        sizes_in_crs = spec.units_wh is None
+        left, right = _span(spec.left, spec.right, spec.width if sizes_in_crs else None)
+        top, bottom = _span(spec.top, spec.bottom, spec.height if sizes_in_crs else None)
         if (left is None and right is None) or (top is None and bottom is None):
             raise errors.SourceError(f'Cannot convert from projection {units!r}: the region needs '
                                      'at least one of left/right and one of top/bottom')
-        anchor = self._crs_to_base(units, [(left if left is not None else right,
-                                            top if top is not None else bottom)])[0]
-        cols, rows = [anchor[0]], [anchor[1]]
-        if right is not None and bottom is not None and left is not None and top is not None:
-            for col, row in self._crs_to_base(units, [(right, bottom), (left, bottom),
-                                                      (right, top)]):
-                cols.append(col)
-                rows.append(row)
-        if spec.units_wh is not None and (spec.width is not None or spec.height is not None):
-            return self._region_with_sizes(anchor, spec)
-        return RegionSpec(left=min(cols), top=min(rows), right=max(cols), bottom=max(rows))
+        corner = (left if left is not None else right, top if top is not None else bottom)
+        anchor = self._crs_to_base(units, [corner])[0]
+        if not sizes_in_crs and (spec.width is not None or spec.height is not None):
+            return self._clipped(*self._box_from_sizes(anchor, spec))
+        if None in (left, right, top, bottom):
+            return self._clipped(anchor[0], anchor[1], None, None)
+        points = self._crs_to_base(units, [(left, top), (right, bottom), (left, bottom),
+                                           (right, top)])
+        cols, rows = [p[0] for p in points], [p[1] for p in points]
+        return self._clipped(min(cols), min(rows), max(cols), max(rows))
 
-    def _region_with_sizes(self, anchor: tuple[float, float], spec: RegionSpec) -> RegionSpec:
-        """A region from a corner in base pixels and sizes in ``unitsWH``."""
+    def _clipped(self, left: float, top: float, right: float | None,
+                 bottom: float | None) -> RegionSpec:
+        """An absolute base-pixel box (None: the image's far edge) clipped to the image;
+        :class:`RangeError` when it lies wholly outside."""
+        right = self.sizeX if right is None else right
+        bottom = self.sizeY if bottom is None else bottom
+        if right <= 0 or left >= self.sizeX or bottom <= 0 or top >= self.sizeY:
+            raise errors.RangeError(f'Region ({left:g}, {top:g})-({right:g}, {bottom:g}) in base '
+                                    f'pixels lies outside the image (0, 0, {self.sizeX}, '
+                                    f'{self.sizeY})')
+        return RegionSpec(left=max(0.0, left), top=max(0.0, top), right=min(self.sizeX, right),
+                          bottom=min(self.sizeY, bottom))
+
+    def _box_from_sizes(self, anchor: tuple[float, float],
+                        spec: RegionSpec) -> tuple[float, float, float | None, float | None]:
+        """(left, top, right, bottom) from a base-pixel corner and sizes in ``unitsWH``."""
         units = Units.parse(spec.units_wh)
-        meters = units.millimeters / 1000 if units.millimeters else None
-        if meters is None:
-            return RegionSpec(left=anchor[0], top=anchor[1], width=spec.width, height=spec.height,
-                              units_wh=spec.units_wh)
-        lon, lat = self._base_to_lonlat(*anchor)
-        width = height = None
-        if spec.width is not None:
-            east_lon, east_lat, _ = _GEOD.fwd(lon, lat, 90, spec.width * meters)
-            width = abs(self._crs_to_base('EPSG:4326', [(east_lon, east_lat)])[0][0] - anchor[0])
-        if spec.height is not None:
-            south_lon, south_lat, _ = _GEOD.fwd(lon, lat, 180, spec.height * meters)
-            height = abs(self._crs_to_base('EPSG:4326', [(south_lon, south_lat)])[0][1] - anchor[1])
-        return RegionSpec(left=anchor[0], top=anchor[1], width=width, height=height,
-                          units_wh='base_pixels')
+        if units.millimeters is None:
+            scale = unit_scale_for(self.sizeX, self.sizeY, mm_x=self.mm_x, mm_y=self.mm_y,
+                                   mag_factor=None)(units)
+            width = None if spec.width is None else spec.width * scale[0]
+            height = None if spec.height is None else spec.height * scale[1]
+        else:
+            meters = units.millimeters / 1000
+            lon, lat = self._base_to_lonlat(*anchor)
+            width = height = None
+            if spec.width is not None:
+                east = _GEOD.fwd(lon, lat, 90, spec.width * meters)[:2]
+                width = abs(self._crs_to_base('EPSG:4326', [east])[0][0] - anchor[0])
+            if spec.height is not None:
+                south = _GEOD.fwd(lon, lat, 180, spec.height * meters)[:2]
+                height = abs(self._crs_to_base('EPSG:4326', [south])[0][1] - anchor[1])
+        return (anchor[0], anchor[1], None if width is None else anchor[0] + width,
+                None if height is None else anchor[1] + height)
 
     def _point_to_base(self, spec: RegionSpec) -> tuple[int, int]:
         """Base pixel (column, row) of a region's left/top corner in any unit."""
@@ -275,6 +283,16 @@ class GeoMethods:
         if self._view is not None:
             return self._view.footprint_window
         return None
+
+
+def _span(low: float | None, high: float | None,
+          length: float | None) -> tuple[float | None, float | None]:
+    """Both ends of one axis from what was given (a missing end from the other and the length)."""
+    if low is None and high is not None and length is not None:
+        low = high - length
+    if high is None and low is not None and length is not None:
+        high = low + length
+    return low, high
 
 
 def _is_crs_units(units: str) -> bool:

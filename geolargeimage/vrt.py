@@ -74,10 +74,10 @@ def temp_folder_exists(pyramid: Pyramid) -> bool:
 
 def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, float, float],
                      resolution: float, resampling: str, alpha_max: int,
-                     source_window: tuple[int, int, int, int] | None = None) -> str:
-    """A warped VRT (in ``/vsimem``) of ``path`` (or of its ``source_window``: col, row, width,
-    height) into ``dst_wkt`` over ``bounds`` (xmin, ymin, xmax, ymax) at ``resolution``, with an
-    alpha band and 256² blocks; returns its path.
+                     source_bounds: tuple[float, float, float, float] | None = None) -> str:
+    """A warped VRT (in ``/vsimem``) of ``path`` (georeferenced anew to ``source_bounds``: ulx,
+    uly, lrx, lry, when given) into ``dst_wkt`` over ``bounds`` (xmin, ymin, xmax, ymax) at
+    ``resolution``, with an alpha band and 256² blocks; returns its path.
 
     GDAL gives it implicit overviews from the source's, so coarse reads use them (``gdal.Warp``
     with ``format='VRT'``).
@@ -86,9 +86,9 @@ def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, flo
     vrt_path = f'{folder}/warped.vrt'
     with gdal_errors(path, 'warp'):
         source = path
-        if source_window is not None:
+        if source_bounds is not None:
             source = f'{folder}/source.vrt'
-            gdal.Translate(source, path, format='VRT', srcWin=list(source_window)).Close()
+            gdal.Translate(source, path, format='VRT', outputBounds=list(source_bounds)).Close()
         gdal.Warp(vrt_path, source, format='VRT', dstSRS=dst_wkt, outputBounds=bounds,
                   xRes=resolution, yRes=resolution, dstAlpha=True, resampleAlg=resampling,
                   creationOptions=['BLOCKXSIZE=256', 'BLOCKYSIZE=256'],
