@@ -13,12 +13,14 @@ __version__ = '0.1.0'
 from . import config, constants  # noqa: E402
 from .constants import TILE_FORMAT_IMAGE, TILE_FORMAT_NUMPY, TILE_FORMAT_PIL  # noqa: E402
 from .encode import ImageBytes  # noqa: E402
-from .env import Env  # noqa: E402
+from .env import (Env, NetworkStats, clear_path_options, network_stats,  # noqa: E402
+                  set_path_options)
 from .errors import *  # noqa: E402,F403
 from .errors import __all__ as _error_names  # noqa: E402
 from .opening import canRead, getTileSource, open  # noqa: E402,A004
 from .source import TileSource  # noqa: E402
 
-__all__ = ['open', 'getTileSource', 'canRead', 'TileSource', 'Env', 'ImageBytes', 'config',
+__all__ = ['open', 'getTileSource', 'canRead', 'TileSource', 'Env', 'network_stats',
+           'NetworkStats', 'set_path_options', 'clear_path_options', 'ImageBytes', 'config',
            'constants', 'TILE_FORMAT_IMAGE', 'TILE_FORMAT_NUMPY', 'TILE_FORMAT_PIL',
            '__version__', *_error_names]

@@ -8,11 +8,14 @@ the matching class of :mod:`geolargeimage.errors`, keeping GDAL's message.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from osgeo import gdal
 
 from . import errors
+from .paths import to_gdal_path
 
 gdal.UseExceptions()
 
@@ -38,6 +41,33 @@ _MESSAGE_CLASSES: tuple[tuple[str, type[errors.GeoLargeImageError]], ...] = (
     ('Access window out of range', errors.RangeError),
     ('Illegal band', errors.RangeError),
 )
+
+
+#: Settings every read gets unless the caller set them: decode the blocks of one request on
+#: all cores (GDAL releases the GIL, and the GTiff driver decodes blocks in parallel).
+READ_DEFAULTS: dict[str, str] = {'GDAL_NUM_THREADS': 'ALL_CPUS'}
+#: ...and reads over the network: no directory listing or sidecar probing on open, a header read
+#: sized for COGs, merged ranges, retries with back-off on 429/5xx, time-outs, and no PAM, so
+#: closing a dataset never writes an .aux.xml into the user's bucket.
+REMOTE_DEFAULTS: dict[str, str] = {
+    'GDAL_DISABLE_READDIR_ON_OPEN': 'EMPTY_DIR',
+    'GDAL_INGESTED_BYTES_AT_OPEN': '65536',
+    'GDAL_HTTP_MERGE_CONSECUTIVE_RANGES': 'YES',
+    'GDAL_HTTP_MULTIPLEX': 'YES',
+    'GDAL_HTTP_MAX_RETRY': '3',
+    'GDAL_HTTP_RETRY_DELAY': '0.5',
+    'GDAL_HTTP_TIMEOUT': '30',
+    'GDAL_HTTP_CONNECTTIMEOUT': '10',
+    'GDAL_PAM_ENABLED': 'NO',
+    'CPL_VSIL_CURL_CHUNK_SIZE': '65536',
+}
+
+
+def read_options(remote: bool) -> dict[str, str]:
+    """The defaults a read applies, less those the caller set (an :class:`Env`, the process
+    configuration or the environment win)."""
+    defaults = {**READ_DEFAULTS, **REMOTE_DEFAULTS} if remote else READ_DEFAULTS
+    return {key: value for key, value in defaults.items() if gdal.GetConfigOption(key) is None}
 
 
 class Env:
@@ -105,3 +135,62 @@ def gdal_errors(path: str, action: str = 'read') -> Iterator[None]:
         if cls is errors.SourceNotFoundError:
             raise errors.SourceNotFoundError(path, message) from exc
         raise cls(f'Cannot {action} {path}: {message}') from exc
+
+
+@dataclass
+class NetworkStats:
+    """HTTP requests and bytes GDAL made inside a :func:`network_stats` block."""
+
+    requests: int = 0
+    downloaded_bytes: int = 0
+    methods: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, method: str) -> int:
+        """Requests of one HTTP method ('GET', 'HEAD', ...)."""
+        return self.methods.get(method.upper(), {}).get('count', 0)
+
+
+@contextlib.contextmanager
+def network_stats() -> Iterator[NetworkStats]:
+    """Count the HTTP requests and bytes of the calls inside the block (GDAL's network
+    statistics, ``gdal.NetworkStatsGetAsSerializedJSON``). The counters are process-wide: reads
+    in other threads at the same time are counted too.
+
+    >>> with network_stats() as stats:
+    ...     pass
+    >>> stats.requests
+    0
+    """
+    stats = NetworkStats()
+    with Env(CPL_VSIL_NETWORK_STATS_ENABLED=True):
+        gdal.NetworkStatsReset()
+        try:
+            yield stats
+        finally:
+            record = json.loads(gdal.NetworkStatsGetAsSerializedJSON() or '{}')
+            methods = record.get('methods', {})
+            stats.methods = {name: dict(values) for name, values in methods.items()}
+            stats.requests = sum(values.get('count', 0) for values in methods.values())
+            stats.downloaded_bytes = sum(values.get('downloaded_bytes', 0)
+                                         for values in methods.values())
+
+
+def set_path_options(prefix: str, **options: object) -> None:
+    """Set GDAL options for every path under ``prefix`` (``s3://bucket/``, ``/vsis3/bucket/``,
+    ``https://host/``): endpoints and credentials of one S3-compatible server, say, without
+    touching other paths (``gdal.SetPathSpecificOption``). They win over thread and process
+    settings for those paths.
+
+    >>> set_path_options('s3://my-bucket/', AWS_S3_ENDPOINT='127.0.0.1:9000', AWS_HTTPS=False)
+    >>> gdal.GetPathSpecificOption('/vsis3/my-bucket/a.tif', 'AWS_HTTPS')
+    'NO'
+    >>> clear_path_options('s3://my-bucket/')
+    """
+    gdal_prefix = to_gdal_path(prefix)
+    for key, value in options.items():
+        gdal.SetPathSpecificOption(gdal_prefix, key, _config_value(value))
+
+
+def clear_path_options(prefix: str | None = None) -> None:
+    """Forget the options set for ``prefix`` (every prefix when None)."""
+    gdal.ClearPathSpecificOptions(None if prefix is None else to_gdal_path(prefix))

@@ -19,7 +19,8 @@ from typing import Any
 from osgeo import gdal
 
 from . import axes
-from .env import gdal_errors
+from .env import Env, gdal_errors, read_options
+from .paths import is_remote
 from .errors import SourceError
 
 #: Metadata item of a page written by our writer: JSON {"axes": {...}, "values": {...},
@@ -58,7 +59,7 @@ class Layout:
 
 def discover(path: str) -> Layout:
     """Open ``path`` and find its frames, pyramid pages and associated images."""
-    with gdal_errors(path, 'open'):
+    with gdal_errors(path, 'open'), Env(**read_options(is_remote(path))):
         dataset = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY | gdal.OF_VERBOSE_ERROR)
         if dataset.RasterCount == 0:
             return _subdataset_layout(path, dataset)

@@ -216,6 +216,7 @@ class TileIterator:
         tiling_keys = ('tile_size', 'tile_overlap', 'tile_offset', 'tile_position')
         request = RegionRequest.parse(kwargs, allowed=tiling_keys)
         self._frame = source._check_frame(request.frame)
+        self._style = source._request_style(request.style)
         if fmt is TileFormat.IMAGE and 'encoding' not in kwargs:
             raise OptionsError('Invalid encoding "None": image tiles need encoding=')
         self._source, self._format, self._encoding = source, fmt, request.encoding
@@ -293,10 +294,10 @@ class TileIterator:
         left, top = min(record['gx'], source.sizeX), min(record['gy'], source.sizeY)
         window = Window(left, top, min(record['gwidth'], source.sizeX - left),
                         min(record['gheight'], source.sizeY - top))
-        pixels = source._layer_for(self._frame).read(window, record['width'], record['height'],
-                                                     resampling=self._resampling)
+        pixels = source._pixels(window, record['width'], record['height'], self._frame,
+                                self._resampling, self._style)
         data, _mime = source._deliver(pixels, window, self._format, self._encoding,
-                                      frame=self._frame)
+                                      frame=self._frame, styled=self._style is not None)
         return data, self._format.value
 
 

@@ -46,6 +46,7 @@ def open(path: str | os.PathLike, **options: Any) -> TileSource:  # noqa: A001
             _cache.move_to_end(key)
             return source
     source = TileSource(path, **options)
+    source._shared = True
     with _cache_lock:
         source = _cache.setdefault(key, source)
         while len(_cache) > max(1, int(config.getConfig('cache_tilesource_maximum'))):

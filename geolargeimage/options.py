@@ -437,11 +437,12 @@ class RegionRequest:
     resampling: Resampling
     frame: int | None
     fill: Fill | None
+    style: Any = None
 
     @classmethod
     def parse(cls, kwargs: dict[str, Any], *, allowed: tuple[str, ...] = ()) -> RegionRequest:
         known = ('region', 'output', 'scale', 'encoding', 'jpegQuality', 'jpegSubsampling',
-                 'tiffCompression', 'resample', 'frame', 'fill', *allowed)
+                 'tiffCompression', 'resample', 'frame', 'fill', 'style', *allowed)
         unknown = sorted(set(kwargs) - set(known))
         if unknown:
             raise OptionsError(f'Unknown keyword(s) {", ".join(unknown)}; valid: '
@@ -453,4 +454,5 @@ class RegionRequest:
                                 kwargs.get('jpegSubsampling', 0),
                                 kwargs.get('tiffCompression', 'raw')),
             Resampling.parse(kwargs.get('resample', True)), kwargs.get('frame'),
-            Fill.parse(kwargs.get('fill'), OutputSpec.parse(kwargs.get('output'))))
+            Fill.parse(kwargs.get('fill'), OutputSpec.parse(kwargs.get('output'))),
+            kwargs.get('style'))

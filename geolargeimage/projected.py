@@ -108,11 +108,11 @@ class WarpedView:
                 continue
             left, top = grid.from_pixel(window.col_off, window.row_off)
             right, bottom = grid.from_pixel(window.right, window.bottom)
-            path = build_warped_vrt(warp_source, source_bounds=source_bounds, dst_wkt=grid.wkt,
+            path = build_warped_vrt(warp_source, remote=source.remote, source_bounds=source_bounds, dst_wkt=grid.wkt,
                                     bounds=(left, bottom, right, top),
                                     resolution=grid.resolution(), resampling=resampling.value,
                                     alpha_max=alpha_max)
-            self.pieces.append(Piece(Raster(path, synthesize=False), window))
+            self.pieces.append(Piece(Raster(path, synthesize=False, remote=source.remote), window))
         self.info: RasterInfo = self.pieces[0].raster.info if self.pieces \
             else _with_alpha(source.info)
 

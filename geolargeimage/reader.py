@@ -17,13 +17,12 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from . import errors
-from .env import Env, gdal_errors
+from .env import Env, gdal_errors, read_options
 from .grid import Window
 from .options import Resampling
+from .paths import is_remote
 from .vrt import Pyramid, build_pyramid
 
-#: Config options set around every open and read: decode the blocks of one request in parallel.
-READ_CONFIG = {'GDAL_NUM_THREADS': 'ALL_CPUS'}
 
 _GRIORA = {
     Resampling.NEAREST: gdal.GRIORA_NearestNeighbour, Resampling.BILINEAR: gdal.GRIORA_Bilinear,
@@ -138,10 +137,12 @@ class Raster:
     """
 
     def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
-                 level_paths: tuple[str, ...] = ()):
+                 level_paths: tuple[str, ...] = (), remote: bool | None = None):
         """``level_paths`` are datasets holding smaller copies of the image that GDAL does not
-        present as overviews (the pyramid pages of a whole-slide TIFF)."""
+        present as overviews (the pyramid pages of a whole-slide TIFF); ``remote`` says whether
+        reads go over the network (by default: whether ``path`` does)."""
         self.path = path
+        self.remote = is_remote(path) if remote is None else remote
         self._open_options = tuple(open_options)
         self._synthesize = synthesize
         self._local = threading.local()
@@ -165,7 +166,7 @@ class Raster:
         handle = handles.get(key)
         if handle is None:
             if key[1] is None:
-                with gdal_errors(self.path, 'open'), Env(**READ_CONFIG):
+                with gdal_errors(self.path, 'open'), Env(**read_options(self.remote)):
                     handle = gdal.OpenEx(key[0], gdal.OF_RASTER | gdal.OF_READONLY
                                          | gdal.OF_VERBOSE_ERROR, open_options=self._options(key[0]))
             else:
@@ -183,7 +184,7 @@ class Raster:
         overview = parent.GetRasterBand(1).GetOverview(index).GetDataset()
         if overview is not None and overview.RasterCount == parent.RasterCount:
             return overview
-        with gdal_errors(self.path, 'open'), Env(**READ_CONFIG):
+        with gdal_errors(self.path, 'open'), Env(**read_options(self.remote)):
             return gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY,
                                open_options=[*self._options(path), f'OVERVIEW_LEVEL={index}'])
 
@@ -225,7 +226,7 @@ class Raster:
         if kernel is Resampling.NEAREST and (out_width > window.width or out_height > window.height):
             return self._read_enlarged(window, out_width, out_height, band_list)
         algorithm = _GRIORA[kernel]
-        with gdal_errors(self.path), Env(**READ_CONFIG):
+        with gdal_errors(self.path), Env(**read_options(self.remote)):
             data = self.dataset(level).ReadAsArray(
                 *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
                 band_list=band_list, resample_alg=algorithm, interleave='pixel')
@@ -241,7 +242,7 @@ class Raster:
         rows = np.clip(rows.astype(np.int64), 0, self.info.height - 1)
         covering = Window(int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1),
                           int(rows[-1] - rows[0] + 1))
-        with gdal_errors(self.path), Env(**READ_CONFIG):
+        with gdal_errors(self.path), Env(**read_options(self.remote)):
             data = self.dataset().ReadAsArray(
                 covering.col_off, covering.row_off, covering.width, covering.height,
                 band_list=band_list, interleave='pixel')
@@ -254,7 +255,7 @@ class Raster:
         Wraps ``GetMaskBand().ReadAsArray``; nearest-neighbour, like the mask itself.
         """
         level = self._level_for(window, out_width, out_height)
-        with gdal_errors(self.path), Env(**READ_CONFIG):
+        with gdal_errors(self.path), Env(**read_options(self.remote)):
             mask = self.dataset(level).GetRasterBand(1).GetMaskBand()
             return mask.ReadAsArray(*_level_window(window, level), buf_xsize=out_width,
                                     buf_ysize=out_height)
@@ -333,7 +334,8 @@ class Raster:
             pyramid = build_pyramid(
                 self.path, overview_level=coarsest.overview, factors=factors or [2],
                 resampling='nearest' if self.info.bands[0].color_table else 'average',
-                estimated_bytes=width * height * self.info.band_count * self.info.dtype.itemsize // 12)
+                estimated_bytes=width * height * self.info.band_count * self.info.dtype.itemsize // 12,
+                remote=self.remote)
             with gdal_errors(self.path, 'open'):
                 levels = _levels_of(pyramid.vrt_path, gdal.Open(pyramid.vrt_path),
                                     self.info.width, self.info.height)
@@ -343,7 +345,7 @@ class Raster:
     def _check_decodes(self, dataset: gdal.Dataset) -> None:
         """Decode one pixel through the smallest overview, so a file whose data cannot be read
         fails at open rather than at the first tile (one block; in a COG it is in the header)."""
-        with gdal_errors(self.path, 'decode'), Env(**READ_CONFIG):
+        with gdal_errors(self.path, 'decode'), Env(**read_options(self.remote)):
             dataset.ReadRaster(0, 0, self.info.width, self.info.height, 1, 1, band_list=[1])
 
 

@@ -28,17 +28,15 @@ from .projected import WarpedView
 from .frames import discover
 from .reader import Raster
 from .source_frames import FrameMethods
+from .source_style import StyleMethods
 from .source_geo import GeoMethods
 from .regions import resolve_region, unit_scale_for
-from .render import (BandRange, display_plan, letterbox, sample_range, stretch_ranges,
-                     to_display)
+from .render import display_plan, letterbox
 
 #: Deepest zoom a projected source serves (web maps zoom past the data's resolution).
 MAX_PROJECTED_ZOOM = 30
-#: Longest side of the sample read for band statistics and display stretches.
-STATISTICS_SAMPLE_SIZE = 1024
 _OPEN_OPTIONS = ('encoding', 'jpegQuality', 'jpegSubsampling', 'tiffCompression', 'edge',
-                 'noCache', 'projection', 'unitsPerPixel', 'resample')
+                 'noCache', 'projection', 'unitsPerPixel', 'resample', 'style')
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ class RegionPlan:
     level: int
 
 
-class TileSource(GeoMethods, FrameMethods):
+class TileSource(GeoMethods, FrameMethods, StyleMethods):
     """A raster opened through GDAL and read with large_image's pixel API.
 
     Parameters mirror large_image: ``encoding`` (JPEG, PNG, WEBP, TIFF, ...) for ``getTile``,
@@ -95,6 +93,7 @@ class TileSource(GeoMethods, FrameMethods):
         if options.get('projection'):
             self._open_projection(options['projection'], options.get('unitsPerPixel'),
                                   self._tile_resampling)
+        self._init_style(options.get('style'))
 
     def _georeference(self) -> None:
         with gdal_errors(self.largeImagePath):
@@ -167,60 +166,26 @@ class TileSource(GeoMethods, FrameMethods):
                     result['Metadata_' + domain] = dataset.GetMetadata(domain) or {}
         return result
 
-    def getBandInformation(self, statistics: bool = True, **kwargs: Any) -> dict[int, dict]:  # noqa: N802
+    def getBandInformation(self, statistics: bool = True, frame: int | None = None,  # noqa: N802
+                           **kwargs: Any) -> dict[int, dict]:
         """Per band (1-based): interpretation, dtype, nodata, scale/offset, units, colour table
-        and min/max/mean/stdev from a sample of the whole image (cached)."""
+        and min/max/mean/stdev from a sample of the whole frame (cached; the same numbers the
+        'auto', 'min' and 'max' of styles use)."""
+        frame = self._check_frame(frame)
         result = {}
-        for band in self._raster.info.bands:
+        for band in self._frame_raster(frame).info.bands:
             entry = {'interpretation': band.interpretation, 'dtype': str(band.dtype),
                      'nodata': band.nodata, 'scale': band.scale, 'offset': band.offset,
                      'units': band.unit, 'description': band.description,
                      'colortable': list(band.color_table) if band.color_table else None,
                      'categories': list(band.categories) if band.categories else None}
             if statistics:
-                entry.update(self._band_statistics[band.index - 1])
+                entry.update(self._band_summary(frame)[band.index - 1])
             result[band.index] = {k: v for k, v in entry.items() if v not in (None, '')}
         return result
 
     def getOneBandInformation(self, band: int) -> dict[str, Any]:  # noqa: N802
         return self.getBandInformation()[band]
-
-    @cached_property
-    def _band_statistics(self) -> list[dict[str, float]]:
-        sample = self._statistics_sample
-        stats = []
-        for index, band in enumerate(self._raster.info.bands):
-            values = sample[:, :, index]
-            valid = values[np.isfinite(values)] if values.dtype.kind == 'f' else values.ravel()
-            if band.nodata is not None:
-                valid = valid[valid != band.nodata]
-            if valid.size == 0:
-                stats.append({})
-                continue
-            stats.append({'min': float(valid.min()), 'max': float(valid.max()),
-                          'mean': float(valid.mean()), 'stdev': float(valid.std())})
-        return stats
-
-    @cached_property
-    def _statistics_sample(self) -> np.ndarray:
-        info = self._raster.info
-        scale = min(1.0, STATISTICS_SAMPLE_SIZE / max(info.width, info.height))
-        width, height = max(1, round(info.width * scale)), max(1, round(info.height * scale))
-        return self._raster.read(Window(0, 0, info.width, info.height), width, height)
-
-    @cached_property
-    def _display_ranges(self) -> list[BandRange]:
-        """0–255 stretch of each band read (with the warp's alpha band last, if any)."""
-        bands = self._raster.info.bands
-        if self.dtype == np.uint8:
-            ranges = [BandRange(0, 255)] * len(bands)
-        else:
-            sample = self._statistics_sample
-            ranges = stretch_ranges([sample_range(sample[:, :, i], band.nodata)
-                                     for i, band in enumerate(bands)], self.dtype)
-        alpha_max = 65535 if self.dtype == np.uint16 else 255
-        extra = self._layer.info.band_count - len(bands)
-        return ranges + [BandRange(0, alpha_max)] * extra
 
     # -- magnification and levels ---------------------------------------------------------------
     def getNativeMagnification(self) -> dict[str, float | None]:  # noqa: N802
@@ -276,16 +241,16 @@ class TileSource(GeoMethods, FrameMethods):
         image (``pilImageAllowed``) or as a raw numpy array (``numpyAllowed``)."""
         frame = self._check_frame(frame)
         window, width, height = self._tile_read(x, y, z)
-        if self._passthrough_format and not (pilImageAllowed or numpyAllowed or frame):
+        if self._passthrough_format and self._style is None \
+                and not (pilImageAllowed or numpyAllowed or frame):
             stored = self._stored_tile(x, y, z)
             if stored is not None:
                 return ImageBytes(stored, self.getTileMimeType())
-        pixels = self._layer_for(frame).read(window, width, height,
-                                             resampling=self._tile_resampling)
+        pixels = self._pixels(window, width, height, frame, self._tile_resampling, self._style)
         if numpyAllowed:
             return pixels if self.edge.crop else _pad(pixels, self.tileWidth, self.tileHeight)
-        picture = to_display(pixels, self._display_plan, self._display_ranges,
-                             self._mask(window, width, height, frame))
+        picture = self._picture(pixels, self._style is not None,
+                                self._mask(window, width, height, frame), frame)
         if not self.edge.crop:
             picture = _pad(picture, self.tileWidth, self.tileHeight, self.edge.colour)
         if pilImageAllowed:
@@ -347,9 +312,10 @@ class TileSource(GeoMethods, FrameMethods):
         if request.encoding.encoding is Encoding.TILED:
             return self._export_region(plan.window, plan.width, plan.height, request.resampling,
                                        request.output.path), Encoding.TILED.mimetype
-        pixels = self._read_plan(plan, request.resampling, frame)
+        style = self._request_style(request.style)
+        pixels = self._read_plan(plan, request.resampling, frame, style)
         return self._deliver(pixels, plan.window, parse_formats(format), request.encoding,
-                             request.fill, frame)
+                             request.fill, frame, styled=style is not None)
 
     def getThumbnail(self, width: int | None = None, height: int | None = None,  # noqa: N802
                      **kwargs: Any) -> tuple[Any, str]:
@@ -376,12 +342,13 @@ class TileSource(GeoMethods, FrameMethods):
         if not (0 <= col < self.sizeX and 0 <= row < self.sizeY):
             return {}
         window = Window(col, row, 1, 1)
-        pixels = self._layer_for(frame).read(window, 1, 1)
-        picture = to_display(pixels, self._display_plan, self._display_ranges,
-                             self._mask(window, 1, 1, frame))[0, 0]
+        pixels = self._pixels(window, 1, 1, frame, Resampling.NEAREST, self._style)
+        picture = self._picture(pixels, self._style is not None,
+                                self._mask(window, 1, 1, frame), frame)[0, 0]
         mode = to_pil(picture[None, None]).mode.lower()
         result: dict[str, Any] = dict(zip(mode, (int(v) for v in picture)))
-        result['value'] = [int(v) for v in picture]
+        result['value'] = [float(v) for v in pixels[0, 0]] if self._style is not None \
+            else [int(v) for v in picture]
         native = self._native_pixel(col, row)
         if native is not None:
             raw = self._frame_raster(frame).read(Window(native[0], native[1], 1, 1), 1, 1)[0, 0]
@@ -426,15 +393,15 @@ class TileSource(GeoMethods, FrameMethods):
             raise errors.RangeError(f'No level matches scale {scale} exactly')
         return level
 
-    def _read_plan(self, plan: RegionPlan, resampling: Resampling, frame: int = 0) -> np.ndarray:
+    def _read_plan(self, plan: RegionPlan, resampling: Resampling, frame: int,
+                   style: Any) -> np.ndarray:
         if plan.window.empty or not plan.width or not plan.height:
             return np.zeros((0, 0, self.bandCount), dtype=self.dtype)
-        return self._layer_for(frame).read(plan.window, plan.width, plan.height,
-                                           resampling=resampling)
+        return self._pixels(plan.window, plan.width, plan.height, frame, resampling, style)
 
     def _deliver(self, pixels: np.ndarray, window: Window, fmt: TileFormat,
-                 encoding: EncodeOptions, fill: Fill | None = None,
-                 frame: int = 0) -> tuple[Any, str]:
+                 encoding: EncodeOptions, fill: Fill | None = None, frame: int = 0,
+                 styled: bool = False) -> tuple[Any, str]:
         """Hand raw pixels back as numpy, a Pillow image or encoded bytes; ``fill`` letterboxes
         pictures (numpy keeps the stored values only)."""
         if fmt is TileFormat.NUMPY:
@@ -444,7 +411,7 @@ class TileSource(GeoMethods, FrameMethods):
                 return to_pil(np.zeros(pixels.shape[:2] + (3,), np.uint8)), TileFormat.PIL.value
             return ImageBytes(b'', encoding.encoding.mimetype), encoding.encoding.mimetype
         mask = self._mask(window, pixels.shape[1], pixels.shape[0], frame)
-        picture = to_display(pixels, self._display_plan, self._display_ranges, mask)
+        picture = self._picture(pixels, styled, mask, frame)
         if fill is not None:
             picture = letterbox(picture, fill.width, fill.height, fill.colour, fill.corner)
         if fmt is TileFormat.PIL:

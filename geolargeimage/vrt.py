@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from osgeo import gdal
 
-from .env import Env, gdal_errors
+from .env import Env, gdal_errors, read_options
 
 #: Largest uncompressed overview file kept in memory; larger ones go to a temporary folder.
 MEMORY_PYRAMID_BYTES = 256 << 20
@@ -38,7 +38,7 @@ class Pyramid:
 
 
 def build_pyramid(path: str, *, overview_level: int | None, factors: list[int],
-                  resampling: str, estimated_bytes: int) -> Pyramid:
+                  resampling: str, estimated_bytes: int, remote: bool = False) -> Pyramid:
     """Write a VRT over ``path`` (at ``overview_level``, or full resolution when None) and build
     its overviews at ``factors`` (``BuildOverviews`` with ``resampling``; ZSTD-compressed).
     """
@@ -51,8 +51,8 @@ def build_pyramid(path: str, *, overview_level: int | None, factors: list[int],
     pyramid = Pyramid(vrt_path, folder)
     try:
         with gdal_errors(path, 'build overviews for'), \
-                Env(COMPRESS_OVERVIEW='ZSTD', GDAL_NUM_THREADS='ALL_CPUS',
-                    GDAL_TIFF_OVR_BLOCKSIZE=256, BIGTIFF_OVERVIEW='IF_SAFER'):
+                Env(**{**read_options(remote), 'COMPRESS_OVERVIEW': 'ZSTD',
+                       'GDAL_TIFF_OVR_BLOCKSIZE': 256, 'BIGTIFF_OVERVIEW': 'IF_SAFER'}):
             source = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY,
                                  open_options=open_options)
             gdal.Translate(vrt_path, source, format='VRT').Close()
@@ -74,7 +74,8 @@ def temp_folder_exists(pyramid: Pyramid) -> bool:
 
 def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, float, float],
                      resolution: float, resampling: str, alpha_max: int,
-                     source_bounds: tuple[float, float, float, float] | None = None) -> str:
+                     source_bounds: tuple[float, float, float, float] | None = None,
+                     remote: bool = False) -> str:
     """A warped VRT (in ``/vsimem``) of ``path`` (georeferenced anew to ``source_bounds``: ulx,
     uly, lrx, lry, when given) into ``dst_wkt`` over ``bounds`` (xmin, ymin, xmax, ymax) at
     ``resolution``, with an alpha band and 256² blocks; returns its path.
@@ -84,7 +85,7 @@ def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, flo
     """
     folder = f'/vsimem/geolargeimage-{uuid.uuid4().hex}'
     vrt_path = f'{folder}/warped.vrt'
-    with gdal_errors(path, 'warp'):
+    with gdal_errors(path, 'warp'), Env(**read_options(remote)):
         source = path
         if source_bounds is not None:
             source = f'{folder}/source.vrt'

@@ -1,0 +1,170 @@
+"""The statistics and styling part of the facade: per-frame band statistics (one sample per
+frame, shared by tiles, thumbnails and regions) and the two ways raw pixels become a picture —
+the default rendering, or a large_image style.
+
+A mixin of :class:`~geolargeimage.source.TileSource`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from . import errors
+from .grid import Window
+from .options import Resampling
+from .reader import Raster
+from .render import BandRange, sample_range, stretch_ranges, to_display
+from .style import (BandStats, Style, apply_style, check_style, default_style, parse_style,
+                    to_uint8)
+
+#: Longest side of the sample read for band statistics and display stretches.
+STATISTICS_SAMPLE_SIZE = 1024
+
+
+class StyleMethods:
+    """Statistics and styles; expects ``_frame_raster``, ``_layer_for``, ``frames``, ``dtype``."""
+
+    _style: Style | None
+
+    def _init_style(self, style: Any) -> None:
+        self._samples: dict[int, np.ndarray] = {}
+        self._sample_lock = threading.Lock()
+        self._shared = False  # set by geolargeimage.open for sources it shares
+        self._style = self._parse_style(style)
+
+    # -- style ----------------------------------------------------------------------------------
+    @property
+    def style(self) -> dict | str | None:
+        """The style given at open (or set since), as given."""
+        return self._style_value if self._style is not None else None
+
+    @style.setter
+    def style(self, value: Any) -> None:
+        if self._shared:
+            raise errors.SourceError('Cannot set the style of a cached source; open it with '
+                                     'noCache=True')
+        self._style = self._parse_style(value)
+
+    def _parse_style(self, value: Any) -> Style | None:
+        """Parse, substitute the default style, resolve 'auto' nodata and check bands/frames."""
+        self._style_value = value
+        style = parse_style(value)
+        if style is None:
+            return None
+        info = self._layer_for(0).info
+        interpretations = [band.interpretation for band in info.bands]
+        if style.is_default:
+            native = self._frame_raster(0).info
+            style = default_style([b.interpretation for b in native.bands],
+                                  [b.nodata for b in native.bands],
+                                  native.bands[0].color_table,
+                                  extra_alpha=info.band_count > native.band_count)
+        style = style.resolve_nodata([band.nodata for band in info.bands], interpretations)
+        check_style(style, band_count=info.band_count, interpretations=interpretations,
+                    frame_count=self.frames)
+        return style
+
+    def _request_style(self, value: Any) -> Style | None:
+        """The style of one call: its own ``style=`` if given, else the source's."""
+        return self._style if value is None else self._parse_style_once(value)
+
+    def _parse_style_once(self, value: Any) -> Style | None:
+        saved = (self._style_value, self._style)
+        try:
+            return self._parse_style(value)
+        finally:
+            self._style_value, self._style = saved
+
+    # -- statistics -----------------------------------------------------------------------------
+    def _frame_sample(self, frame: int) -> np.ndarray:
+        """Raw pixels of the whole frame, at most STATISTICS_SAMPLE_SIZE on a side (cached)."""
+        sample = self._samples.get(frame)
+        if sample is None:
+            raster: Raster = self._frame_raster(frame)
+            info = raster.info
+            scale = min(1.0, STATISTICS_SAMPLE_SIZE / max(info.width, info.height))
+            width, height = max(1, round(info.width * scale)), max(1, round(info.height * scale))
+            sample = raster.read(Window(0, 0, info.width, info.height), width, height,
+                                 resampling=Resampling.NEAREST)
+            with self._sample_lock:
+                sample = self._samples.setdefault(frame, sample)
+        return sample
+
+    def _band_stats(self, frame: int) -> list[BandStats | None]:
+        """Statistics of each band read for ``frame`` (None for a warp's alpha band)."""
+        sample = self._frame_sample(frame)
+        bands = self._frame_raster(frame).info.bands
+        stats = [BandStats.from_values(sample[:, :, i], band.nodata)
+                 for i, band in enumerate(bands)]
+        return stats + [None] * (self._layer_for(frame).info.band_count - len(bands))
+
+    def _band_summary(self, frame: int) -> list[dict[str, float]]:
+        """min/max/mean/stdev of each band of ``frame`` (from its sample)."""
+        sample = self._frame_sample(frame)
+        summary = []
+        for index, band in enumerate(self._frame_raster(frame).info.bands):
+            values = sample[:, :, index]
+            valid = values[np.isfinite(values)] if values.dtype.kind == 'f' else values.ravel()
+            if band.nodata is not None:
+                valid = valid[valid != band.nodata]
+            summary.append({} if valid.size == 0 else {
+                'min': float(valid.min()), 'max': float(valid.max()),
+                'mean': float(valid.mean()), 'stdev': float(valid.std())})
+        return summary
+
+    def _display_ranges(self, frame: int) -> list[BandRange]:
+        """0–255 stretch of each band read for ``frame`` (a warp's alpha band last)."""
+        bands = self._frame_raster(frame).info.bands
+        if self.dtype == np.uint8:
+            ranges = [BandRange(0, 255)] * len(bands)
+        else:
+            sample = self._frame_sample(frame)
+            ranges = stretch_ranges([sample_range(sample[:, :, i], band.nodata)
+                                     for i, band in enumerate(bands)], self.dtype)
+        alpha_max = 65535 if self.dtype == np.uint16 else 255
+        extra = self._layer_for(frame).info.band_count - len(bands)
+        return ranges + [BandRange(0, alpha_max)] * extra
+
+    # -- pixels -----------------------------------------------------------------------------------
+    def _pixels(self, window: Window, width: int, height: int, frame: int,
+                resampling: Resampling, style: Style | None) -> np.ndarray:
+        """Raw pixels of a window of ``frame``, or, with a style, its styled float picture."""
+        if style is None:
+            return self._layer_for(frame).read(window, width, height, resampling=resampling)
+        frame = style.pinned_frame if style.pinned_frame is not None else frame
+        reads: dict[int, np.ndarray] = {}
+
+        def fetch(read_frame: int, band: int) -> np.ndarray:
+            if read_frame not in reads:
+                reads[read_frame] = self._layer_for(read_frame).read(
+                    window, width, height, resampling=resampling)
+            return reads[read_frame][:, :, band]
+
+        info = self._layer_for(frame).info
+        stats_cache: dict[int, list[BandStats | None]] = {}
+
+        def stats(read_frame: int, band: int) -> BandStats | None:
+            if read_frame not in stats_cache:
+                stats_cache[read_frame] = self._band_stats(read_frame)
+            return stats_cache[read_frame][band]
+
+        return apply_style(style, fetch, frame=frame, band_count=info.band_count,
+                           interpretations=[band.interpretation for band in info.bands],
+                           dtype=self.dtype, stats=stats, frame_count=self.frames)
+
+    def _picture(self, pixels: np.ndarray, styled: bool, mask: np.ndarray | None,
+                 frame: int) -> np.ndarray:
+        """8-bit ``(h, w, 1..4)`` pixels for encoding: the style's output, or the default
+        rendering of raw pixels; ``mask`` (0 = no data) limits the alpha."""
+        if not styled:
+            return to_display(pixels, self._display_plan, self._display_ranges(frame), mask)
+        picture = to_uint8(pixels)
+        if mask is not None:
+            if picture.shape[2] in (1, 3):
+                picture = np.concatenate([picture, np.full_like(picture[:, :, :1], 255)], axis=2)
+            picture = picture.copy() if picture is pixels else picture
+            picture[:, :, -1] = np.minimum(picture[:, :, -1], mask)
+        return picture
