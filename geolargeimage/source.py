@@ -23,15 +23,15 @@ from .grid import Window, level_count, output_size, read_level, tile_window, til
 from .iterators import LazyTileDict, TileIterator
 from .options import (EdgeMode, EncodeOptions, Encoding, Fill, OutputSpec, RegionRequest, RegionSpec,
                       Resampling, ScaleSpec, TileFormat, parse_formats)
+from .frames import discover
 from .paths import is_virtual, to_gdal_path
 from .projected import WarpedView
-from .frames import discover
 from .reader import Raster
-from .source_frames import FrameMethods
-from .source_style import StyleMethods
-from .source_geo import GeoMethods
 from .regions import resolve_region, unit_scale_for
 from .render import display_plan, letterbox
+from .source_frames import FrameMethods
+from .source_geo import GeoMethods
+from .source_style import StyleMethods
 
 #: Deepest zoom a projected source serves (web maps zoom past the data's resolution).
 MAX_PROJECTED_ZOOM = 30
@@ -113,11 +113,6 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         if self._view is not None:
             self._view.close()
 
-    @property
-    def _layer(self) -> Raster | WarpedView:
-        """What reads of the first frame go to: the raster, or its warp into the projection."""
-        return self._layer_for(0)
-
     # -- metadata -------------------------------------------------------------------------------
     @property
     def dtype(self) -> np.dtype:
@@ -172,6 +167,7 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         and min/max/mean/stdev from a sample of the whole frame (cached; the same numbers the
         'auto', 'min' and 'max' of styles use)."""
         frame = self._check_frame(frame)
+        summary = self._band_summary(frame) if statistics else None
         result = {}
         for band in self._frame_raster(frame).info.bands:
             entry = {'interpretation': band.interpretation, 'dtype': str(band.dtype),
@@ -179,8 +175,8 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
                      'units': band.unit, 'description': band.description,
                      'colortable': list(band.color_table) if band.color_table else None,
                      'categories': list(band.categories) if band.categories else None}
-            if statistics:
-                entry.update(self._band_summary(frame)[band.index - 1])
+            if summary is not None:
+                entry.update(summary[band.index - 1])
             result[band.index] = {k: v for k, v in entry.items() if v not in (None, '')}
         return result
 
@@ -428,7 +424,7 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
 
     @cached_property
     def _display_plan(self):
-        return display_plan(self._layer.info.bands)
+        return display_plan(self._layer_for(0).info.bands)
 
 
     # -- iteration ------------------------------------------------------------------------------

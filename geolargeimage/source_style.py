@@ -31,6 +31,7 @@ class StyleMethods:
 
     def _init_style(self, style: Any) -> None:
         self._samples: dict[int, np.ndarray] = {}
+        self._stats: dict[int, list[BandStats | None]] = {}
         self._sample_lock = threading.Lock()
         self._shared = False  # set by geolargeimage.open for sources it shares
         self._style = self._parse_style(style)
@@ -94,12 +95,18 @@ class StyleMethods:
         return sample
 
     def _band_stats(self, frame: int) -> list[BandStats | None]:
-        """Statistics of each band read for ``frame`` (None for a warp's alpha band)."""
-        sample = self._frame_sample(frame)
-        bands = self._frame_raster(frame).info.bands
-        stats = [BandStats.from_values(sample[:, :, i], band.nodata)
-                 for i, band in enumerate(bands)]
-        return stats + [None] * (self._layer_for(frame).info.band_count - len(bands))
+        """Statistics of each band read for ``frame`` (None for a warp's alpha band); computed
+        once per frame."""
+        stats = self._stats.get(frame)
+        if stats is None:
+            sample = self._frame_sample(frame)
+            bands = self._frame_raster(frame).info.bands
+            stats = [BandStats.from_values(sample[:, :, i], band.nodata)
+                     for i, band in enumerate(bands)]
+            stats += [None] * (self._layer_for(frame).info.band_count - len(bands))
+            with self._sample_lock:
+                stats = self._stats.setdefault(frame, stats)
+        return stats
 
     def _band_summary(self, frame: int) -> list[dict[str, float]]:
         """min/max/mean/stdev of each band of ``frame`` (from its sample)."""
@@ -144,16 +151,10 @@ class StyleMethods:
             return reads[read_frame][:, :, band]
 
         info = self._layer_for(frame).info
-        stats_cache: dict[int, list[BandStats | None]] = {}
-
-        def stats(read_frame: int, band: int) -> BandStats | None:
-            if read_frame not in stats_cache:
-                stats_cache[read_frame] = self._band_stats(read_frame)
-            return stats_cache[read_frame][band]
-
         return apply_style(style, fetch, frame=frame, band_count=info.band_count,
                            interpretations=[band.interpretation for band in info.bands],
-                           dtype=self.dtype, stats=stats, frame_count=self.frames)
+                           dtype=self.dtype, stats=lambda f, b: self._band_stats(f)[b],
+                           frame_count=self.frames)
 
     def _picture(self, pixels: np.ndarray, styled: bool, mask: np.ndarray | None,
                  frame: int) -> np.ndarray:

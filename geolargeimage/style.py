@@ -402,7 +402,9 @@ def to_uint8(styled: np.ndarray) -> np.ndarray:
         return styled
     if styled.dtype == np.uint16:
         return (styled >> 8).astype(np.uint8)
-    return np.nan_to_num(np.clip(styled, 0, 255), nan=0).astype(np.uint8)
+    clipped = np.clip(styled, 0, 255)
+    clipped[np.isnan(clipped)] = 0
+    return clipped.astype(np.uint8)
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -541,11 +543,14 @@ def _composite(output: np.ndarray, entry: BandStyle, values: np.ndarray, low: fl
     mask = None
     if isinstance(entry.nodata, float):
         mask = ~np.isnan(band) if math.isnan(entry.nodata) else band != entry.nodata
-    normal = (band - low) / (high - low if high != low else 1)
+    palette, multiply = entry.palette, entry.composite is Composite.MULTIPLY
+    lookup = _lookup(values, low, high)
+    needs_normal = lookup is None or not entry.clamp or entry.scheme is Scheme.DISCRETE or any(
+        len(palette) == 2 and palette[0, c] == 0 for c in range(output.shape[2]))
+    normal = (band - low) / (high - low if high != low else 1) if needs_normal else None
     if not entry.clamp:
         inside = (normal >= 0) & (normal <= 1)
         mask = inside if mask is None else mask & inside
-    palette, multiply = entry.palette, entry.composite is Composite.MULTIPLY
     index = None
     if entry.scheme is Scheme.DISCRETE:
         index = np.clip(np.floor(normal * len(palette)), 0, len(palette) - 1)
@@ -555,11 +560,14 @@ def _composite(output: np.ndarray, entry: BandStyle, values: np.ndarray, low: fl
         if np.all(column == column[0]):
             if column[0] == (255 if multiply else 0):
                 continue  # the identity of this composite
-            colour = np.full(normal.shape, column[0], dtype=normal.dtype)
+            colour = np.full(band.shape, column[0], dtype=band.dtype)
         elif index is not None:
             colour = column[index]
         elif len(column) == 2 and column[0] == 0:
             colour = normal * column[1]  # large_image's shortcut, unclipped outside 0..1
+        elif lookup is not None:
+            domain_normal, offsets = lookup
+            colour = np.interp(domain_normal, np.linspace(0, 1, len(palette)), column)[offsets]
         else:
             colour = np.interp(normal, np.linspace(0, 1, len(palette)), column)
         target = output[:, :, channel]
@@ -570,6 +578,17 @@ def _composite(output: np.ndarray, entry: BandStyle, values: np.ndarray, low: fl
             target[...] = colour if mask is None else np.where(mask, colour, 0)
         else:
             np.maximum(target, colour if mask is None else np.where(mask, colour, 0), out=target)
+
+
+def _lookup(values: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """For 8- and 16-bit integers: the normalised value of each integer in the window's range
+    and each pixel's offset into it. Interpolating the few distinct values and indexing gives
+    the same numbers as interpolating every pixel, several times faster."""
+    if values.dtype.kind not in 'ui' or values.dtype.itemsize > 2 or values.size < 4096:
+        return None
+    smallest = int(values.min())
+    domain = np.arange(smallest, int(values.max()) + 1, dtype=np.float64)
+    return (domain - low) / (high - low if high != low else 1), values - smallest
 
 
 def _finish(output: np.ndarray, style: Style, dtype: np.dtype) -> np.ndarray:
