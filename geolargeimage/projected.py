@@ -99,7 +99,7 @@ class WarpedView:
         self.source = source
         self.pieces: list[Piece] = []
         self.footprint = footprint(native_srs, native_bounds, grid)
-        alpha_max = 65535 if source.info.dtype == np.uint16 else 255
+        alpha_max = self.alpha_max = 65535 if source.info.dtype == np.uint16 else 255
         warp_source = source.warp_source()
         source_bounds = _pole_clamped_bounds(native_srs, source)
         for bounds in self.footprint:

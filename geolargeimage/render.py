@@ -1,9 +1,9 @@
-"""The default 8-bit rendering of raw pixels for image output (PNG, JPEG, Pillow images).
+"""Which bands make a picture, and pictures fitted to a canvas.
 
-numpy output keeps the stored values; pictures need 8 bits and 1–4 channels. The bands shown are
-chosen by colour interpretation (red/green/blue, else a paletted band through its colour table,
-else the first band as grey), values outside 0–255 are stretched from the dataset's range, and
-alpha comes from an alpha band or the nodata/mask.
+Pictures are made by a style (:mod:`geolargeimage.style`; without one, large_image's default
+style); this module answers the cheap questions around that: which bands a raster shows, whether
+its raw pixels already are the default picture (8-bit red, green, blue in order: no work to do),
+and letterboxing.
 """
 
 from __future__ import annotations
@@ -14,14 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .reader import BandInfo
-
-
-@dataclass(frozen=True)
-class BandRange:
-    """Smallest and largest valid value of a band (from a sample of the whole image)."""
-
-    low: float
-    high: float
 
 
 @dataclass(frozen=True)
@@ -56,60 +48,11 @@ def display_plan(bands: Sequence[BandInfo]) -> DisplayPlan:
     return DisplayPlan((others[0] if others else 0,), alpha, None)
 
 
-def sample_range(values: np.ndarray, nodata: float | None) -> BandRange | None:
-    """Valid minimum and maximum of a sample (nodata and NaN excluded), or None if none is valid.
-
-    >>> sample_range(np.array([0, 5, 9, 255]), nodata=255)
-    BandRange(low=0.0, high=9.0)
-    """
-    valid = values[np.isfinite(values)] if values.dtype.kind == 'f' else values.ravel()
-    if nodata is not None:
-        valid = valid[valid != nodata]
-    if valid.size == 0:
-        return None
-    return BandRange(float(valid.min()), float(valid.max()))
-
-
-def stretch_ranges(ranges: Sequence[BandRange | None], dtype: np.dtype) -> list[BandRange]:
-    """The ranges mapped to 0–255: uint8 data is shown as stored; other data too when every band
-    already lies within 0–255 (large_image's ``auto``), else each band's own range."""
-    if dtype == np.uint8 or all(r is not None and 0 <= r.low <= 254 and 2 <= r.high <= 255
-                                for r in ranges):
-        return [BandRange(0, 255)] * len(ranges)
-    return [r if r is not None else BandRange(0, 1) for r in ranges]
-
-
-def to_display(pixels: np.ndarray, plan: DisplayPlan, ranges: Sequence[BandRange],
-               mask: np.ndarray | None) -> np.ndarray:
-    """8-bit ``(h, w, 1..4)`` pixels of raw ``(h, w, bands)`` data for encoding.
-
-    ``ranges`` holds one stretch per band (see :func:`stretch_ranges`); ``mask`` (0 = no data)
-    becomes alpha when the raster has no alpha band.
-    """
-    if plan.palette is not None:
-        index = np.clip(pixels[:, :, plan.colour_bands[0]], 0, len(plan.palette) - 1)
-        out = plan.palette[index.astype(np.intp)]
-        if mask is not None:
-            out[:, :, 3] = np.minimum(out[:, :, 3], mask)
-        return out
-    if pixels.dtype == np.uint8 and mask is None and plan.alpha_band is None \
-            and plan.colour_bands == tuple(range(pixels.shape[2])) \
-            and all(ranges[b] == BandRange(0, 255) for b in plan.colour_bands):
-        return pixels  # already a picture: no copy
-    channels = [_to_uint8(pixels[:, :, b], ranges[b]) for b in plan.colour_bands]
-    if plan.alpha_band is not None:
-        channels.append(_to_uint8(pixels[:, :, plan.alpha_band], ranges[plan.alpha_band]))
-    elif mask is not None:
-        channels.append(mask.astype(np.uint8, copy=False))
-    return np.stack(channels, axis=2)
-
-
-def _to_uint8(values: np.ndarray, band_range: BandRange) -> np.ndarray:
-    if values.dtype == np.uint8 and band_range == BandRange(0, 255):
-        return values
-    span = band_range.high - band_range.low or 1.0
-    scaled = (values.astype(np.float32) - band_range.low) * (255.0 / span)
-    return np.nan_to_num(np.clip(scaled, 0, 255), nan=0).astype(np.uint8)
+def is_plain_picture(plan: DisplayPlan, band_count: int, dtype: np.dtype) -> bool:
+    """Whether raw pixels are their own default-style picture: 8-bit grey or red, green, blue
+    in band order, nothing else (the default style maps such values to themselves)."""
+    return (np.dtype(dtype) == np.uint8 and plan.palette is None and plan.alpha_band is None
+            and plan.colour_bands == tuple(range(band_count)) and band_count in (1, 3))
 
 
 def letterbox(picture: np.ndarray, width: int, height: int, colour: tuple[int, ...],

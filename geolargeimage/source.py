@@ -327,10 +327,11 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         return self.getRegion(**kwargs)
 
     def getPixel(self, region: dict[str, Any] | None = None, frame: int | None = None,  # noqa: N802
-                 **kwargs: Any) -> dict[str, Any]:
+                 style: Any = None) -> dict[str, Any]:
         """The pixel at ``region``'s left/top (in any unit): its 8-bit picture channels (``r``,
-        ``g``, ``b``, ``a`` or ``l``), ``value`` (the same as a list) and ``bands``, the raw
-        value of each band at the matching native pixel; ``{}`` outside the image."""
+        ``g``, ``b``, ``a`` or ``l``), ``value`` (the styled values with a style, else the
+        picture's) and ``bands``, the raw value of each band at the matching native pixel;
+        ``{}`` outside the image. ``style`` replaces the source's for this call."""
         frame = self._check_frame(frame)
         spec = RegionSpec.parse({key: value for key, value in (region or {}).items()
                                  if key in ('left', 'top', 'units')})
@@ -338,12 +339,13 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         if not (0 <= col < self.sizeX and 0 <= row < self.sizeY):
             return {}
         window = Window(col, row, 1, 1)
-        pixels = self._pixels(window, 1, 1, frame, Resampling.NEAREST, self._style)
-        picture = self._picture(pixels, self._style is not None,
+        style = self._request_style(style)
+        pixels = self._pixels(window, 1, 1, frame, Resampling.NEAREST, style)
+        picture = self._picture(pixels, style is not None,
                                 self._mask(window, 1, 1, frame), frame)[0, 0]
         mode = to_pil(picture[None, None]).mode.lower()
         result: dict[str, Any] = dict(zip(mode, (int(v) for v in picture)))
-        result['value'] = [float(v) for v in pixels[0, 0]] if self._style is not None \
+        result['value'] = [float(v) for v in pixels[0, 0]] if style is not None \
             else [int(v) for v in picture]
         native = self._native_pixel(col, row)
         if native is not None:

@@ -20,7 +20,8 @@ from .grid import Window, output_size
 from .options import EncodeOptions, Resampling, TileFormat, parse_formats
 from .projected import WarpedView
 from .reader import Raster
-from .render import display_plan, stretch_ranges, sample_range, to_display
+from .render import display_plan, is_plain_picture
+from .style import BandStats, apply_style, default_style, to_uint8
 
 
 class FrameMethods:
@@ -117,9 +118,20 @@ class FrameMethods:
         fmt = parse_formats(format)
         if fmt is TileFormat.NUMPY:
             return pixels, TileFormat.NUMPY.value
-        ranges = stretch_ranges([sample_range(pixels[:, :, i], band.nodata)
-                                 for i, band in enumerate(info.bands)], info.dtype)
-        picture = to_pil(to_display(pixels, display_plan(info.bands), ranges, None))
+        picture = to_pil(_default_picture(pixels, info))
         if fmt is TileFormat.PIL:
             return picture, TileFormat.PIL.value
         return encode_image(picture, options), options.encoding.mimetype
+
+
+def _default_picture(pixels: np.ndarray, info: Any) -> np.ndarray:
+    """An associated image's pixels under the default style, its own pixels as statistics."""
+    if is_plain_picture(display_plan(info.bands), info.band_count, info.dtype):
+        return pixels
+    stats = [BandStats.from_values(pixels[:, :, i], band.nodata) for i, band in enumerate(info.bands)]
+    style = default_style([b.interpretation for b in info.bands], [b.nodata for b in info.bands],
+                          info.bands[0].color_table)
+    return to_uint8(apply_style(style, lambda f, b: pixels[:, :, b], frame=0,
+                                band_count=info.band_count,
+                                interpretations=[b.interpretation for b in info.bands],
+                                dtype=info.dtype, stats=lambda f, b: stats[b]))

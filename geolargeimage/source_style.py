@@ -8,6 +8,7 @@ A mixin of :class:`~geolargeimage.source.TileSource`.
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,8 @@ from . import errors
 from .grid import Window
 from .options import Resampling
 from .reader import Raster
-from .render import BandRange, sample_range, stretch_ranges, to_display
+from .projected import WarpedView
+from .render import is_plain_picture
 from .style import (BandStats, Style, apply_style, check_style, default_style, parse_style,
                     to_uint8)
 
@@ -34,7 +36,7 @@ class StyleMethods:
         self._stats: dict[int, list[BandStats | None]] = {}
         self._sample_lock = threading.Lock()
         self._shared = False  # set by geolargeimage.open for sources it shares
-        self._style = self._parse_style(style)
+        self._style, self._style_value = self._parse_style(style), style
 
     # -- style ----------------------------------------------------------------------------------
     @property
@@ -47,22 +49,18 @@ class StyleMethods:
         if self._shared:
             raise errors.SourceError('Cannot set the style of a cached source; open it with '
                                      'noCache=True')
-        self._style = self._parse_style(value)
+        style = self._parse_style(value)  # a bad style leaves the source as it was
+        self._style, self._style_value = style, value
 
     def _parse_style(self, value: Any) -> Style | None:
         """Parse, substitute the default style, resolve 'auto' nodata and check bands/frames."""
-        self._style_value = value
         style = parse_style(value)
         if style is None:
             return None
         info = self._layer_for(0).info
         interpretations = [band.interpretation for band in info.bands]
         if style.is_default:
-            native = self._frame_raster(0).info
-            style = default_style([b.interpretation for b in native.bands],
-                                  [b.nodata for b in native.bands],
-                                  native.bands[0].color_table,
-                                  extra_alpha=info.band_count > native.band_count)
+            style = self._default_style
         style = style.resolve_nodata([band.nodata for band in info.bands], interpretations)
         check_style(style, band_count=info.band_count, interpretations=interpretations,
                     frame_count=self.frames)
@@ -70,14 +68,7 @@ class StyleMethods:
 
     def _request_style(self, value: Any) -> Style | None:
         """The style of one call: its own ``style=`` if given, else the source's."""
-        return self._style if value is None else self._parse_style_once(value)
-
-    def _parse_style_once(self, value: Any) -> Style | None:
-        saved = (self._style_value, self._style)
-        try:
-            return self._parse_style(value)
-        finally:
-            self._style_value, self._style = saved
+        return self._style if value is None else self._parse_style(value)
 
     # -- statistics -----------------------------------------------------------------------------
     def _frame_sample(self, frame: int) -> np.ndarray:
@@ -122,19 +113,6 @@ class StyleMethods:
                 'mean': float(valid.mean()), 'stdev': float(valid.std())})
         return summary
 
-    def _display_ranges(self, frame: int) -> list[BandRange]:
-        """0–255 stretch of each band read for ``frame`` (a warp's alpha band last)."""
-        bands = self._frame_raster(frame).info.bands
-        if self.dtype == np.uint8:
-            ranges = [BandRange(0, 255)] * len(bands)
-        else:
-            sample = self._frame_sample(frame)
-            ranges = stretch_ranges([sample_range(sample[:, :, i], band.nodata)
-                                     for i, band in enumerate(bands)], self.dtype)
-        alpha_max = 65535 if self.dtype == np.uint16 else 255
-        extra = self._layer_for(frame).info.band_count - len(bands)
-        return ranges + [BandRange(0, alpha_max)] * extra
-
     # -- pixels -----------------------------------------------------------------------------------
     def _pixels(self, window: Window, width: int, height: int, frame: int,
                 resampling: Resampling, style: Style | None) -> np.ndarray:
@@ -150,18 +128,38 @@ class StyleMethods:
                     window, width, height, resampling=resampling)
             return reads[read_frame][:, :, band]
 
+        styled = self._apply(style, fetch, frame)
+        warp = self._layer_for(frame)
+        if isinstance(warp, WarpedView) and styled.shape[2] == 4:
+            # Where the warp has no data, the picture is transparent whatever the style says.
+            alpha = fetch(frame, warp.info.band_count - 1).astype(np.float32)
+            np.minimum(styled[:, :, 3], alpha * (255 / warp.alpha_max), out=styled[:, :, 3])
+        return styled
+
+    def _apply(self, style: Style, fetch: Any, frame: int) -> np.ndarray:
         info = self._layer_for(frame).info
         return apply_style(style, fetch, frame=frame, band_count=info.band_count,
                            interpretations=[band.interpretation for band in info.bands],
                            dtype=self.dtype, stats=lambda f, b: self._band_stats(f)[b],
                            frame_count=self.frames)
 
+    @cached_property
+    def _default_style(self) -> Style:
+        """large_image's default style for this source's bands (a warp's alpha band included)."""
+        native, info = self._frame_raster(0).info, self._layer_for(0).info
+        return default_style([b.interpretation for b in native.bands],
+                             [b.nodata for b in native.bands], native.bands[0].color_table,
+                             extra_alpha=info.band_count > native.band_count)
+
     def _picture(self, pixels: np.ndarray, styled: bool, mask: np.ndarray | None,
                  frame: int) -> np.ndarray:
-        """8-bit ``(h, w, 1..4)`` pixels for encoding: the style's output, or the default
-        rendering of raw pixels; ``mask`` (0 = no data) limits the alpha."""
+        """8-bit ``(h, w, 1..4)`` pixels for encoding: the style's output, or for raw pixels
+        large_image's default style (raw 8-bit RGB is already that picture); ``mask``
+        (0 = no data) limits the alpha."""
         if not styled:
-            return to_display(pixels, self._display_plan, self._display_ranges(frame), mask)
+            if mask is None and is_plain_picture(self._display_plan, pixels.shape[2], pixels.dtype):
+                return pixels
+            pixels = self._apply(self._default_style, lambda f, b: pixels[:, :, b], frame)
         picture = to_uint8(pixels)
         if mask is not None:
             if picture.shape[2] in (1, 3):

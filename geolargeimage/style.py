@@ -221,7 +221,8 @@ def parse_style(value: str | Mapping | None) -> Style | None:
         try:
             value = json.loads(value)
         except ValueError as exc:
-            raise OptionsError(f'Style is not a valid json object: {exc}') from exc
+            text = value if len(value) <= 80 else value[:77] + '...'
+            raise OptionsError(f'Style is not a valid json object: {text!r} ({exc})') from exc
     if not isinstance(value, Mapping):
         raise OptionsError(f'Style is not a valid json object: {value!r}')
     if not value or set(value) == {'icc'}:
