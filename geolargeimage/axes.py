@@ -30,7 +30,8 @@ def ordered_axes(names: set[str] | Sequence[str]) -> list[str]:
 
 
 def frames_metadata(positions: Sequence[Mapping[str, int]], channel_names: Sequence[str] | None = None,
-                    values: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                    values: Sequence[Mapping[str, Any]] | None = None,
+                    units: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The multi-frame keys of getMetadata for frames at ``positions`` (one dict per frame).
 
     >>> meta = frames_metadata([{'c': 0}, {'c': 1}, {'c': 2}], ['DAPI', 'FITC', 'TRITC'])
@@ -60,7 +61,7 @@ def frames_metadata(positions: Sequence[Mapping[str, int]], channel_names: Seque
         result['IndexRange'] = ranges
         result['IndexStride'] = {
             key: next((f['Frame'] for f in frames if f[key] == 1), 0) for key in ranges}
-    result.update(_axis_values(axes, positions, values))
+    result.update(_axis_values(axes, positions, values, units or {}))
     if channel_names and 'IndexC' in ranges and len(channel_names) >= ranges['IndexC']:
         names = list(channel_names[:ranges['IndexC']])
         result['channels'] = names
@@ -101,7 +102,8 @@ def axes_to_frame(metadata: Mapping[str, Any], frame_count: int, **axes: int) ->
 
 
 def _axis_values(axes: Sequence[str], positions: Sequence[Mapping[str, int]],
-                 values: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+                 values: Sequence[Mapping[str, Any]] | None,
+                 units: Mapping[str, str]) -> dict[str, Any]:
     """Top-level ``Value<AXIS>`` summaries: the value at each index of an axis, whether they are
     evenly spaced, their range and type."""
     if not values:
@@ -115,7 +117,7 @@ def _axis_values(axes: Sequence[str], positions: Sequence[Mapping[str, int]],
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in ordered)
         steps = {round(b - a, 9) for a, b in zip(ordered, ordered[1:])} if numeric else set()
         result['Value' + axis.upper()] = {
-            'values': ordered, 'uniform': numeric and len(steps) <= 1, 'units': None,
+            'values': ordered, 'uniform': numeric and len(steps) <= 1, 'units': units.get(axis),
             'min': min(ordered) if numeric else None, 'max': max(ordered) if numeric else None,
             'datatype': type(ordered[0]).__name__}
     return result

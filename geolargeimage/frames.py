@@ -24,8 +24,10 @@ from .paths import is_remote
 from .errors import SourceError
 
 #: Metadata item of a page written by our writer: JSON {"axes": {...}, "values": {...},
-#: "channel": name}.
+#: "units": {...}, "channel": name}.
 FRAME_METADATA_KEY = 'GEOLARGEIMAGE_FRAME'
+#: Metadata item naming an associated image page written by our writer.
+ASSOCIATED_METADATA_KEY = 'GEOLARGEIMAGE_ASSOCIATED'
 #: Names a page's description may give it.
 ASSOCIATED_NAMES = ('label', 'macro', 'thumbnail', 'overview', 'preview')
 #: Pages longer than this on a side are not offered as associated images.
@@ -55,6 +57,7 @@ class Layout:
     levels: tuple[str, ...] = ()
     magnification: float | None = None
     mm: tuple[float, float] | None = None
+    units: dict[str, str] = field(default_factory=dict)
 
 
 def discover(path: str) -> Layout:
@@ -139,8 +142,10 @@ def _tiff_layout(path: str, dataset: gdal.Dataset) -> Layout:
     main = pages[0]
     frames = [Frame(path, *_writer_frame(main['dataset']))]
     levels, associated = [], {}
-    kinds = _name_aperio_pages([_classify(page, main, number, description)
-                                for number, page in enumerate(pages[1:], start=2)])
+    kinds = _name_aperio_pages([
+        page['dataset'].GetMetadataItem(ASSOCIATED_METADATA_KEY)
+        or _classify(page, main, number, description)
+        for number, page in enumerate(pages[1:], start=2)])
     for page, kind in zip(pages[1:], kinds):
         if kind == 'frame':
             frames.append(Frame(page['path'], *_writer_frame(page['dataset'])))
@@ -149,7 +154,8 @@ def _tiff_layout(path: str, dataset: gdal.Dataset) -> Layout:
         elif kind and kind not in associated:
             associated[kind] = page['path']
     channel_names = _writer_channels(frames, pages)
-    return Layout(tuple(frames), channel_names, associated, tuple(levels), magnification, mm)
+    return Layout(tuple(frames), channel_names, associated, tuple(levels), magnification, mm,
+                  _writer_units(main['dataset']))
 
 
 def _has_other_pages(dataset: gdal.Dataset) -> bool:
@@ -248,6 +254,15 @@ def _writer_frame(dataset: gdal.Dataset) -> tuple[dict[str, int], dict[str, Any]
         return {}, {}
     return ({str(k): int(v) for k, v in record.get('axes', {}).items()},
             dict(record.get('values', {})))
+
+
+def _writer_units(dataset: gdal.Dataset) -> dict[str, str]:
+    """Units of the frame axes our writer stored (the same on every page)."""
+    try:
+        record = json.loads(dataset.GetMetadataItem(FRAME_METADATA_KEY) or '{}')
+    except ValueError:
+        return {}
+    return {str(axis): str(unit) for axis, unit in (record.get('units') or {}).items()}
 
 
 def _writer_channels(frames: list[Frame], pages: list[dict[str, Any]]) -> tuple[str, ...] | None:

@@ -77,7 +77,7 @@ class FrameMethods:
         if not any(positions):
             return {'frames': [{'Frame': i, 'Index': i} for i in range(self.frames)]}
         return axes.frames_metadata(positions, layout.channel_names,
-                                    [frame.values for frame in layout.frames])
+                                    [frame.values for frame in layout.frames], layout.units)
 
     @property
     def channelNames(self) -> list[str] | None:  # noqa: N802

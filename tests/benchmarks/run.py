@@ -22,6 +22,7 @@ import argparse
 import gc
 import io
 import json
+import math
 import os
 import platform
 import statistics
@@ -904,6 +905,109 @@ def _webmercator_pool(ctx: Context, path: Path, tiles: list[mercantile.Tile]) ->
                 'cold', ours, raw, note=note,
                 samples={'ours': per_tile['ours pool'], 'base': per_tile['gdal pool']},
                 other_cores=timing.other_cores)]
+
+
+# ------------------------------------------------------------------------------------------------
+# Writer
+# ------------------------------------------------------------------------------------------------
+
+#: Side of the image the writer benchmark builds from 512² tiles (1600 tiles, 1.2 GB of RGB).
+WRITER_SIZE = 20000
+#: One run of the writer benchmark in a fresh interpreter, so its peak RSS is its own: builds a
+#: WRITER_SIZE² RGB image from 512² tiles (a seeded smooth-plus-noise tile, shifted per tile) and
+#: writes it; prints JSON with the seconds of each step and the peak RSS in MB.
+WRITER_CHILD = r"""
+import json, os, resource, sys, time
+import numpy as np
+from osgeo import gdal
+sys.path.insert(0, sys.argv[4])
+import geolargeimage
+gdal.UseExceptions()
+side, mode, folder = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+rng = np.random.default_rng(5)
+rows, cols = np.mgrid[0:512, 0:512]
+base = np.stack([rows / 4, cols / 4, (rows + cols) / 8], axis=2) + rng.integers(0, 5, (512, 512, 3))
+tiles = [(x, y) for y in range(0, side, 512) for x in range(0, side, 512)]
+def tile(number, x, y):
+    return (base[:min(512, side - y), :min(512, side - x)] + number % 40).astype(np.uint8)
+started = time.perf_counter()
+steps = {}
+if mode.startswith('ours'):
+    sink = geolargeimage.new(tempdir=folder)
+    for number, (x, y) in enumerate(tiles):
+        sink.addTile(tile(number, x, y), x, y)
+    steps['add'] = time.perf_counter() - started
+    target = os.path.join(folder, 'ours.tif')
+    if mode == 'ours-cog':
+        sink.write(target, cog=True, quality=90, progress=False)
+    else:
+        sink.write(target, lossy=False, progress=False)
+    sink.close()
+else:
+    spill = os.path.join(folder, 'raw-spill.tif')
+    dataset = gdal.GetDriverByName('GTiff').Create(spill, side, side, 3, gdal.GDT_Byte, [
+        'TILED=YES', 'SPARSE_OK=YES', 'BIGTIFF=YES', 'INTERLEAVE=PIXEL'])
+    for number, (x, y) in enumerate(tiles):
+        dataset.WriteArray(tile(number, x, y), x, y, interleave='pixel')
+    dataset.Close()
+    steps['add'] = time.perf_counter() - started
+    target = os.path.join(folder, 'raw.tif')
+    if mode == 'raw-cog':
+        options = ['COMPRESS=JPEG', 'QUALITY=90', 'BLOCKSIZE=256', 'NUM_THREADS=ALL_CPUS',
+                   'BIGTIFF=IF_SAFER', 'OVERVIEW_RESAMPLING=AVERAGE']
+        gdal.Translate(target, spill, format='COG', creationOptions=options).Close()
+    else:
+        gdal.Translate(target, spill, creationOptions=[
+            'TILED=YES', 'COMPRESS=DEFLATE', 'PREDICTOR=2', 'NUM_THREADS=ALL_CPUS',
+            'BIGTIFF=IF_SAFER']).Close()
+        written = gdal.Open(target, gdal.GA_Update)
+        written.BuildOverviews('AVERAGE', [2, 4, 8, 16, 32, 64, 128])
+        written.Close()
+    os.remove(spill)
+steps['write'] = time.perf_counter() - started - steps['add']
+steps['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+steps['file_mb'] = os.path.getsize(target) / 1e6
+os.remove(target)
+print(json.dumps(steps))
+"""
+
+
+def _writer_run(mode: str, side: int) -> dict[str, float]:
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory(dir=bench_dir()) as folder:
+        done = subprocess.run([sys.executable, '-c', WRITER_CHILD, str(side), mode, folder,
+                               str(REPO)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@benchmark('writer', f'new() + addTile of a {WRITER_SIZE}² RGB image in 512² tiles, write a COG '
+                     '(and an 8192² GTiff DEFLATE); peak RSS, each run in a fresh process')
+def bench_writer(ctx: Context) -> list[Row]:
+    rows = []
+    modes = [('cog', 'COG JPEG q90', WRITER_SIZE)]
+    if not ctx.quick:  # DEFLATE of 1.2 GB takes minutes on 2 cores: a smaller image
+        modes.append(('gtiff', 'GTiff DEFLATE', 8192))
+    for mode, label, side in modes:
+        machine = _MachineLoad()
+        ours, raw = _writer_run(f'ours-{mode}', side), _writer_run(f'raw-{mode}', side)
+        load = machine.other_cores()
+        busy = f'other processes busy {load:.1f} cores' if load and load >= 0.25 else ''
+        size = f'{side}²'
+        rows.append(Row('writer', f'{size} addTile ×{math.ceil(side / 512) ** 2} (512²)',
+                        ours['add'] * 1000, raw['add'] * 1000,
+                        note='base = WriteArray into one uncompressed tiled GTiff of known size',
+                        other_cores=load))
+        rows.append(Row('writer', f'{size} write {label} + overviews', ours['write'] * 1000,
+                        raw['write'] * 1000, other_cores=load, note='; '.join(filter(None, [
+                            f'files {ours["file_mb"]:.0f} / {raw["file_mb"]:.0f} MB',
+                            'base = gdal.Translate of that GTiff' + (
+                                '' if mode == 'cog' else ' + BuildOverviews'), busy]))))
+        rows.append(Row('writer', f'{size} peak RSS, add + write {label}', ours['peak_mb'],
+                        raw['peak_mb'], unit='MB', other_cores=load,
+                        note=f'goal: ours < 400 MB ({"ok" if ours["peak_mb"] < 400 else "NO"}); '
+                             'base uses GDAL_CACHEMAX (5 % of RAM)'))
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------
