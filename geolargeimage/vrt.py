@@ -9,12 +9,15 @@ few small blocks instead of the whole image every time.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from xml.sax.saxutils import escape
 import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
 
-from osgeo import gdal
+import numpy as np
+from osgeo import gdal, gdal_array
 
 from .env import Env, gdal_errors, read_options
 
@@ -95,3 +98,30 @@ def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, flo
                   creationOptions=['BLOCKXSIZE=256', 'BLOCKYSIZE=256'],
                   warpOptions=[f'DST_ALPHA_MAX={alpha_max}']).Close()
     return vrt_path
+
+
+def mosaic_xml(width: int, height: int, dtype: np.dtype, bands: int,
+               chunks: list[tuple[Path, int, int]], *, chunk_size: int, block: int) -> str:
+    """A VRT of ``width`` × ``height`` whose bands are ``chunk_size`` chunk files (path, chunk
+    column, chunk row) placed on their grid, clipped to the image; where no chunk exists the VRT
+    reads 0. Written by hand: one line per chunk, for thousands of chunks, in one pass."""
+    type_name = gdal.GetDataTypeName(gdal_array.NumericTypeCodeToGDALTypeCode(dtype))
+    lines = [f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">']
+    for band in range(1, bands + 1):
+        lines.append(f'  <VRTRasterBand dataType="{type_name}" band="{band}" '
+                     f'blockXSize="{block}" blockYSize="{block}">')
+        for path, chunk_col, chunk_row in chunks:
+            left, top = chunk_col * chunk_size, chunk_row * chunk_size
+            w, h = min(chunk_size, width - left), min(chunk_size, height - top)
+            if w <= 0 or h <= 0:
+                continue
+            lines.append(
+                f'    <SimpleSource><SourceFilename relativeToVRT="1">{escape(path.name)}'
+                f'</SourceFilename><SourceBand>{band}</SourceBand>'
+                f'<SourceProperties RasterXSize="{chunk_size}" RasterYSize="{chunk_size}" '
+                f'DataType="{type_name}" BlockXSize="{block}" BlockYSize="{block}"/>'
+                f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
+                f'<DstRect xOff="{left}" yOff="{top}" xSize="{w}" ySize="{h}"/></SimpleSource>')
+        lines.append('  </VRTRasterBand>')
+    lines.append('</VRTDataset>')
+    return '\n'.join(lines) + '\n'

@@ -13,46 +13,32 @@ sink reads like any source (``getRegion``, ``getTile``, ``getMetadata``, ... thr
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
-import math
 import os
-import re
 import shutil
 import tempfile
 import threading
-import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from . import axes as axes_module
 from . import errors
 from .constants import TILE_FORMAT_IMAGE
-from .convert import (SPILL_BLOCK, SPILL_READ_CONFIG, FrameKey, Spill, WriteOptions, save_image,
-                      write_errors, write_raster)
+from .convert import WriteOptions, write_errors, write_raster
+from .spill import SPILL_BLOCK, SPILL_READ_CONFIG, Spill, save_image
 from .crs import parse_crs
 from .frames import FRAME_METADATA_KEY
 from .grid import level_count
+from . import sink_values as checks
 from .source import TileSource
 
-#: Pixel types the sink stores: what GTiff stores, less complex numbers and float16 (GDAL
-#: cannot build its overviews).
-SUPPORTED_DTYPES = tuple(np.dtype(name) for name in (
-    'uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'uint64', 'int64', 'float32',
-    'float64'))
-#: Names that cannot be frame axes.
-RESERVED_AXES = ('x', 'y', 's', 'level', 'frame', 'mask', 'axes')
 #: GDAL metadata item of the first page holding additionalMetadata (JSON).
 EXTRA_METADATA_KEY = 'GEOLARGEIMAGE_METADATA'
-_AXIS_NAME = re.compile(r'[a-z][a-z0-9]*\Z')
-#: Pillow modes stored as they are; others are converted to RGB (or RGBA with transparency).
-_PIL_MODES = ('L', 'LA', 'RGB', 'RGBA', 'I;16', 'I;16B', 'I', 'F')
 _SINK_PROPERTIES = ('mm_x', 'mm_y', 'imageDescription', 'additionalMetadata', 'channelNames',
                     'frameValues', 'frameAxes', 'frameUnits', 'projection', 'gcps',
                     'geotransform')
@@ -145,16 +131,16 @@ class ImageSink:
         ``<axis>_value=`` gives the real value at that index (``z_value=3.2``). The first tile
         fixes the dtype (later tiles are cast when that loses nothing) and the band count.
         """
-        pixels = _as_pixels(tile, axes)
-        col, row = _offset('x', x), _offset('y', y)
-        keep = _as_mask(mask, pixels.shape[:2])
-        positions, values = _placement(kwargs)
+        pixels = checks.as_pixels(tile, axes)
+        col, row = checks.offset('x', x), checks.offset('y', y)
+        keep = checks.as_mask(mask, pixels.shape[:2])
+        positions, values = checks.placement(kwargs)
         if not pixels.shape[0] or not pixels.shape[1]:
             return
         with self._lock:
             self._check_open()
             pixels = self._conform(pixels)
-            key = _frame_key(positions)
+            key = checks.frame_key(positions)
             spill = self._spill()
             with write_errors(spill.folder):
                 spill.write(key, pixels, col, row, keep)
@@ -169,7 +155,7 @@ class ImageSink:
     def addAssociatedImage(self, image: Any, imageKey: str | None = None) -> None:  # noqa: N802,N803
         """Store a small image (label, macro, ...) beside the main one; written as a page of
         its own (GeoTIFF only). ``imageKey`` defaults to ``image_<n>``."""
-        pixels = _as_pixels(image, None)
+        pixels = checks.as_pixels(image, None)
         with self._lock:
             self._check_open()
             key = imageKey if imageKey is not None else \
@@ -208,7 +194,7 @@ class ImageSink:
         if pixels.shape[2] != self._bands:
             raise errors.OptionsError(f'The tile has {pixels.shape[2]} band(s); this image has '
                                       f'{self._bands} (fixed by the first tile)')
-        return _cast(pixels, self._dtype)
+        return checks.cast(pixels, self._dtype)
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -235,25 +221,25 @@ class ImageSink:
     def frames(self) -> int:
         return len(self._frame_positions())
 
-    mm_x = _setting('mm_x', lambda v: _positive('mm_x', v), 'Pixel width in millimetres.')
-    mm_y = _setting('mm_y', lambda v: _positive('mm_y', v), 'Pixel height in millimetres.')
+    mm_x = _setting('mm_x', lambda v: checks.positive('mm_x', v), 'Pixel width in millimetres.')
+    mm_y = _setting('mm_y', lambda v: checks.positive('mm_y', v), 'Pixel height in millimetres.')
     imageDescription = _setting(  # noqa: N815
-        'imageDescription', lambda v: _text('imageDescription', v),
+        'imageDescription', lambda v: checks.text('imageDescription', v),
         'The TIFF ImageDescription of the first page.')
     additionalMetadata = _setting(  # noqa: N815
-        'additionalMetadata', lambda v: _json('additionalMetadata', v),
+        'additionalMetadata', lambda v: checks.json_value('additionalMetadata', v),
         'JSON-serialisable data, stored as GEOLARGEIMAGE_METADATA.')
-    channelNames = _setting('channelNames', lambda v: _names('channelNames', v),  # noqa: N815
+    channelNames = _setting('channelNames', lambda v: checks.names('channelNames', v),  # noqa: N815
                             "Names of the 'c' axis positions, else of the bands.")
-    frameUnits = _setting('frameUnits', lambda v: _units(v),  # noqa: N815
+    frameUnits = _setting('frameUnits', lambda v: checks.units(v),  # noqa: N815
                           'Units of frame axes, e.g. {"z": "um"}.')
-    frameAxes = _setting('frameAxes', lambda v: [_axis_name(a) for a in v],  # noqa: N815
+    frameAxes = _setting('frameAxes', lambda v: [checks.axis_name(a) for a in v],  # noqa: N815
                          'The axes of an array-valued frameValues, in its order.')
-    projection = _setting('projection', lambda v: _crs_text(v),
+    projection = _setting('projection', lambda v: checks.crs_text(v),
                           'The CRS of gcps or geotransform (any string parse_crs reads).')
-    gcps = _setting('gcps', lambda v: _parse_gcps(v),
+    gcps = _setting('gcps', lambda v: checks.gcps(v),
                     'Ground control points: (proj_x, proj_y, pixel_x, pixel_y) tuples.')
-    geotransform = _setting('geotransform', lambda v: _geotransform(v),
+    geotransform = _setting('geotransform', lambda v: checks.geotransform(v),
                             "GDAL's six affine coefficients, pixel → projection coordinates.")
 
     @property
@@ -268,7 +254,7 @@ class ImageSink:
     @frameValues.setter
     def frameValues(self, value: Any) -> None:  # noqa: N802
         if value is None or isinstance(value, Mapping):
-            self._axis_values = {_axis_name(axis): {i: _json_scalar(v) for i, v in enumerate(vals)}
+            self._axis_values = {checks.axis_name(axis): {i: checks.json_scalar(v) for i, v in enumerate(vals)}
                                  for axis, vals in (value or {}).items()}
             self._value_array = None
             return
@@ -292,7 +278,7 @@ class ImageSink:
                 vector = self._value_array[tuple(position.get(a, 0) for a in frame_axes)]
             except IndexError:
                 return {}
-            return {a: _json_scalar(v) for a, v in zip(frame_axes, vector) if a in position}
+            return {a: checks.json_scalar(v) for a, v in zip(frame_axes, vector) if a in position}
         return {axis: self._axis_values[axis][index] for axis, index in position.items()
                 if index in self._axis_values.get(axis, {})}
 
@@ -368,7 +354,7 @@ class ImageSink:
         descriptions = names if 'c' not in positions[number] and len(names) == self._bands \
             else ()
         return self._spill().write_vrt(
-            _frame_key(positions[number]), path, self.sizeX, self.sizeY,
+            checks.frame_key(positions[number]), path, self.sizeX, self.sizeY,
             metadata=self._page_metadata(number, positions[number], len(positions)),
             descriptions=descriptions, srs=srs, geotransform=geotransform, gcps=gcps)
 
@@ -522,188 +508,3 @@ class _State:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
         self.folder = self.spill = None
-
-
-# -- parsing tiles and placements -----------------------------------------------------------------
-def _as_pixels(tile: Any, axes: str | Sequence[str] | None) -> np.ndarray:
-    """A tile as a ``(rows, columns, bands)`` array."""
-    if isinstance(tile, (bytes, bytearray, memoryview)):
-        try:
-            tile = Image.open(io.BytesIO(bytes(tile)))
-            tile.load()
-        except (OSError, ValueError) as exc:
-            raise errors.OptionsError(f'Cannot decode the tile bytes as an image: {exc}') from None
-    if isinstance(tile, Image.Image):
-        if tile.mode not in _PIL_MODES:
-            transparent = tile.mode in ('PA', 'RGBa', 'La') or 'transparency' in tile.info
-            tile = tile.convert('RGBA' if transparent else 'RGB')
-        tile = np.asarray(tile)
-    if not isinstance(tile, np.ndarray):
-        raise errors.OptionsError(f'A tile must be a numpy array, a Pillow image or encoded image '
-                                  f'bytes, not {type(tile).__name__}')
-    if axes is not None:
-        tile = _transpose(tile, axes)
-    if tile.ndim == 2:
-        tile = tile[:, :, None]
-    if tile.ndim != 3:
-        raise errors.OptionsError(f'A tile must have 2 dimensions (rows, columns) or 3 (rows, '
-                                  f'columns, bands), not shape {tile.shape}')
-    if tile.dtype not in SUPPORTED_DTYPES:
-        raise errors.OptionsError(f'Unsupported tile dtype {tile.dtype}; supported: '
-                                  f'{", ".join(str(d) for d in SUPPORTED_DTYPES)}')
-    if tile.shape[2] < 1:
-        raise errors.OptionsError('A tile must have at least one band')
-    return tile
-
-
-def _transpose(tile: np.ndarray, axes: str | Sequence[str]) -> np.ndarray:
-    names = [str(a).lower() for a in axes]
-    if sorted(names) not in (['x', 'y'], ['s', 'x', 'y']) or len(names) != tile.ndim:
-        raise errors.OptionsError(f'axes must name the tile\'s {tile.ndim} dimensions with y, x '
-                                  f'and optionally s (bands), e.g. "yxs"; not {axes!r}')
-    order = [names.index(a) for a in ('y', 'x', 's') if a in names]
-    return np.transpose(tile, order)
-
-
-def _offset(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise errors.OptionsError(f'{name} must be an integer >= 0, not {value!r}')
-    return int(value)
-
-
-def _as_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray | None:
-    if mask is None:
-        return None
-    array = np.asarray(mask)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.shape != shape:
-        raise errors.OptionsError(f'The mask has shape {array.shape}; the tile needs {shape} '
-                                  f'(or {shape + (1,)})')
-    return array.astype(bool)
-
-
-def _axis_name(name: Any) -> str:
-    if not isinstance(name, str) or not _AXIS_NAME.match(name.lower()) \
-            or name.lower() in RESERVED_AXES:
-        raise errors.OptionsError(f'Invalid axis name {name!r}: use letters and digits, '
-                                  f'starting with a letter, other than {", ".join(RESERVED_AXES)}')
-    return name.lower()
-
-
-def _placement(kwargs: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, Any]]:
-    """Axis positions and real values from addTile's extra keywords."""
-    positions, values = {}, {}
-    for key, value in kwargs.items():
-        if key.endswith('_value'):
-            values[_axis_name(key[:-len('_value')])] = _json_scalar(value)
-            continue
-        axis = _axis_name(key)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise errors.OptionsError(f'Axis {key} must be an integer index >= 0, not {value!r}')
-        positions[axis] = int(value)
-    unplaced = sorted(set(values) - set(positions))
-    if unplaced:
-        raise errors.OptionsError(f'{unplaced[0]}_value needs the index too ({unplaced[0]}=...)')
-    return positions, values
-
-
-def _frame_key(positions: Mapping[str, int]) -> FrameKey:
-    return tuple(sorted((axis, position) for axis, position in positions.items() if position))
-
-
-def _json_scalar(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise errors.OptionsError(f'Frame values must be numbers or strings, not {value!r}')
-    return value
-
-
-def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise errors.OptionsError(f'{name} must be a string, not {value!r}')
-    return value
-
-
-def _json(name: str, value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        raise errors.OptionsError(f'{name} must be JSON-serialisable, not {value!r}') from None
-    return value
-
-
-def _names(name: str, value: Any) -> list[str]:
-    if isinstance(value, str) or not all(isinstance(item, str) for item in value):
-        raise errors.OptionsError(f'{name} must be a list of strings, not {value!r}')
-    return list(value)
-
-
-def _units(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise errors.OptionsError(f'frameUnits must map axis names to unit strings, not {value!r}')
-    return {k.lower(): v for k, v in value.items()}
-
-
-def _crs_text(value: Any) -> str:
-    parse_crs(value)
-    return value
-
-
-def _geotransform(value: Any) -> tuple[float, ...]:
-    try:
-        numbers = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        numbers = ()
-    if len(numbers) != 6 or not all(map(math.isfinite, numbers)) \
-            or numbers[1] * numbers[5] - numbers[2] * numbers[4] == 0:
-        raise errors.OptionsError(f'geotransform must be 6 finite numbers of an invertible '
-                                  f'affine transform, not {value!r}')
-    return numbers
-
-
-def _positive(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float('nan')
-    if not math.isfinite(number) or number <= 0:
-        raise errors.OptionsError(f'{name} must be a positive number or None, not {value!r}')
-    return number
-
-
-def _cast(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``pixels`` as ``dtype`` when nothing is lost (safe casts, integers in range, float to
-    float, integer to float); OptionsError otherwise."""
-    if pixels.dtype == dtype:
-        return pixels
-    kinds = pixels.dtype.kind + dtype.kind
-    fits = np.can_cast(pixels.dtype, dtype, 'safe') or kinds in ('ff', 'if', 'uf')
-    if not fits and kinds in ('ii', 'iu', 'ui', 'uu') and pixels.size:
-        limits = np.iinfo(dtype)
-        fits = limits.min <= pixels.min() and pixels.max() <= limits.max
-    if not fits:
-        raise errors.OptionsError(f'A {pixels.dtype} tile cannot be stored without loss in this '
-                                  f'{dtype} image (the first tile fixed the dtype)')
-    return pixels.astype(dtype)
-
-
-def _parse_gcps(value: Any) -> tuple[tuple[float, float, float, float], ...]:
-    """large_image's gcps: (proj_x, proj_y, px, py) tuples or a string of such numbers."""
-    try:
-        numbers = [float(v) for v in value.split()] if isinstance(value, str) else \
-            [float(v) for point in value for v in point]
-        points = [tuple(numbers[i:i + 4]) for i in range(0, len(numbers), 4)]
-    except (TypeError, ValueError):
-        points = []
-    if not points or any(len(p) != 4 or not all(map(math.isfinite, p)) for p in points):
-        raise errors.OptionsError('gcps must be (proj_x, proj_y, pixel_x, pixel_y) points, as '
-                                  f'tuples or a space-separated string; not {value!r}')
-    unique = list(dict.fromkeys(points))
-    if len(unique) < len(points):
-        warnings.warn('Duplicate gcps were dropped', UserWarning, stacklevel=3)
-    if len(unique) < 2:
-        raise errors.OptionsError('At least two distinct gcps are needed')
-    return tuple(unique)

@@ -21,6 +21,7 @@ import geolargeimage
 from geolargeimage import errors
 
 convert_module = importlib.import_module('geolargeimage.convert')
+spill_module = importlib.import_module('geolargeimage.spill')
 
 
 def gdal_pixels(path, page: int | None = None) -> np.ndarray:
@@ -48,7 +49,7 @@ def random_image(height: int, width: int, bands: int, dtype: str = 'uint8',
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Spill chunks of 512 px, so small images already span several chunk files."""
-    monkeypatch.setattr(convert_module, 'CHUNK_SIZE', 512)
+    monkeypatch.setattr(spill_module, 'CHUNK_SIZE', 512)
 
 
 def files_in(folder: Path) -> list[str]:
