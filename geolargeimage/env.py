@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from osgeo import gdal
 
 from . import errors
-from .paths import to_gdal_path
+from . import remote_errors
+from .paths import is_remote, to_gdal_path
 
 gdal.UseExceptions()
 
@@ -120,21 +121,51 @@ def gdal_errors(path: str, action: str = 'read') -> Iterator[None]:
     """Translate GDAL's ``RuntimeError`` inside the block into our exception tree.
 
     The new exception names ``path`` and what was being done, keeps GDAL's message, and is chained
-    to the original. GDAL's own printing is silenced inside the block: what matters reaches the
-    caller as an exception, and warnings (PROJ's failed points at the edge of a warp, libtiff's
-    unknown tags) are not ours to print.
+    to the original. GDAL's own printing is silenced inside the block (its messages are
+    collected instead: what matters reaches the caller as an exception, and warnings — PROJ's
+    failed points at the edge of a warp, libtiff's unknown tags — are not ours to print). A
+    remote failure becomes :class:`~geolargeimage.errors.RemoteAccessError` with its HTTP
+    status (:mod:`geolargeimage.remote_errors`), and GDAL forgets the failed path so the next
+    call asks the server again.
     """
+    collected: list[str] = []
+    gdal.PushErrorHandler(lambda _class, _number, message: collected.append(message))
     try:
-        with gdal.quiet_errors():
-            yield
+        yield
     except RuntimeError as exc:
         if isinstance(exc, errors.GeoLargeImageError):
             raise
         message = str(exc).strip() or gdal.GetLastErrorMsg()
+        gdal_path = to_gdal_path(path)
+        if is_remote(gdal_path):
+            raise _remote_error(path, gdal_path, action, message, collected) from exc
         cls = error_class(message)
         if cls is errors.SourceNotFoundError:
             raise errors.SourceNotFoundError(path, message) from exc
         raise cls(f'Cannot {action} {path}: {message}') from exc
+    finally:
+        gdal.PopErrorHandler()
+
+
+def _remote_error(path: str, gdal_path: str, action: str, message: str,
+                  collected: list[str]) -> errors.GeoLargeImageError:
+    """The exception for a failed remote call: not found, a remote access error with the HTTP
+    status (found in GDAL's messages, else by asking the server once), or GDAL's own class."""
+    cls = error_class(message)
+    status = remote_errors.status_in([*collected, message])
+    detail = message.splitlines()[-1] if message else ''
+    probed = ''
+    if status is None and (cls is not errors.SourceNotFoundError or 'Bucket' in message):
+        status, probed = remote_errors.probe(gdal_path)
+        detail = probed or detail
+    remote_errors.forget(gdal_path)
+    if status == 404 or (status is None and cls is errors.SourceNotFoundError):
+        return errors.SourceNotFoundError(path, detail)
+    timed_out = 'timed out' in ' '.join([message, *collected, detail]).lower()
+    if status is not None or timed_out or probed or cls is errors.RemoteAccessError:
+        what = f'HTTP {status}' if status else ('timed out' if timed_out else 'failed')
+        return errors.RemoteAccessError(f'Cannot {action} {path}: {what} ({detail})')
+    return cls(f'Cannot {action} {path}: {message}')
 
 
 @dataclass
@@ -154,7 +185,8 @@ class NetworkStats:
 def network_stats() -> Iterator[NetworkStats]:
     """Count the HTTP requests and bytes of the calls inside the block (GDAL's network
     statistics, ``gdal.NetworkStatsGetAsSerializedJSON``). The counters are process-wide: reads
-    in other threads at the same time are counted too.
+    in other threads at the same time are counted too (and GDAL counts a prefetch of several
+    ranges on its own threads as one GET).
 
     >>> with network_stats() as stats:
     ...     pass
@@ -162,17 +194,20 @@ def network_stats() -> Iterator[NetworkStats]:
     0
     """
     stats = NetworkStats()
-    with Env(CPL_VSIL_NETWORK_STATS_ENABLED=True):
-        gdal.NetworkStatsReset()
-        try:
-            yield stats
-        finally:
-            record = json.loads(gdal.NetworkStatsGetAsSerializedJSON() or '{}')
-            methods = record.get('methods', {})
-            stats.methods = {name: dict(values) for name, values in methods.items()}
-            stats.requests = sum(values.get('count', 0) for values in methods.values())
-            stats.downloaded_bytes = sum(values.get('downloaded_bytes', 0)
-                                         for values in methods.values())
+    # Process-wide, not thread-local: GDAL prefetches ranges on its own worker threads.
+    previous = gdal.GetGlobalConfigOption('CPL_VSIL_NETWORK_STATS_ENABLED')
+    gdal.SetConfigOption('CPL_VSIL_NETWORK_STATS_ENABLED', 'YES')
+    gdal.NetworkStatsReset()
+    try:
+        yield stats
+    finally:
+        record = json.loads(gdal.NetworkStatsGetAsSerializedJSON() or '{}')
+        gdal.SetConfigOption('CPL_VSIL_NETWORK_STATS_ENABLED', previous)
+        methods = record.get('methods', {})
+        stats.methods = {name: dict(values) for name, values in methods.items()}
+        stats.requests = sum(values.get('count', 0) for values in methods.values())
+        stats.downloaded_bytes = sum(values.get('downloaded_bytes', 0)
+                                     for values in methods.values())
 
 
 def set_path_options(prefix: str, **options: object) -> None:
@@ -181,16 +216,20 @@ def set_path_options(prefix: str, **options: object) -> None:
     touching other paths (``gdal.SetPathSpecificOption``). They win over thread and process
     settings for those paths.
 
+    A trailing slash is dropped: GDAL also asks about ``/vsis3/my-bucket`` itself, which the
+    options must cover (GDAL matches plain string prefixes, so they also cover
+    ``/vsis3/my-bucket-2``).
+
     >>> set_path_options('s3://my-bucket/', AWS_S3_ENDPOINT='127.0.0.1:9000', AWS_HTTPS=False)
     >>> gdal.GetPathSpecificOption('/vsis3/my-bucket/a.tif', 'AWS_HTTPS')
     'NO'
     >>> clear_path_options('s3://my-bucket/')
     """
-    gdal_prefix = to_gdal_path(prefix)
+    gdal_prefix = to_gdal_path(prefix).rstrip('/')
     for key, value in options.items():
         gdal.SetPathSpecificOption(gdal_prefix, key, _config_value(value))
 
 
 def clear_path_options(prefix: str | None = None) -> None:
     """Forget the options set for ``prefix`` (every prefix when None)."""
-    gdal.ClearPathSpecificOptions(None if prefix is None else to_gdal_path(prefix))
+    gdal.ClearPathSpecificOptions(None if prefix is None else to_gdal_path(prefix).rstrip('/'))

@@ -51,7 +51,9 @@ def available() -> bool:
 def read_compressed(dataset: gdal.Dataset, fmt: str, col_off: int, row_off: int, width: int,
                     height: int) -> bytes | None:
     """The stored bytes of exactly one block of ``dataset`` as a ``fmt`` ('JPEG', 'WEBP') image,
-    or None when the window is not one whole block of that compression."""
+    or None when the window is not one whole block of that compression. A read that failed
+    (a damaged file, a server error) raises ``RuntimeError`` with GDAL's message rather than
+    sending the caller to read the same bytes again."""
     library = _gdal_library()
     if library is None:
         return None
@@ -59,12 +61,15 @@ def read_compressed(dataset: gdal.Dataset, fmt: str, col_off: int, row_off: int,
     buffer, size, detail = ctypes.c_void_p(), ctypes.c_size_t(0), ctypes.c_char_p()
     # A plain C call: no SWIG exception handling is involved, only GDAL's (thread-local) error
     # handler, which is kept quiet so a refused window prints nothing.
+    gdal.ErrorReset()
     with gdal.quiet_errors():
         status = library.GDALDatasetReadCompressedData(
             int(dataset.this), fmt.encode(), col_off, row_off, width, height,
             dataset.RasterCount, bands, ctypes.byref(buffer), ctypes.byref(size),
             ctypes.byref(detail))
     if status != 0 or not buffer.value:
+        if gdal.GetLastErrorType() >= gdal.CE_Failure and 'not' not in gdal.GetLastErrorMsg():
+            raise RuntimeError(gdal.GetLastErrorMsg())
         return None
     try:
         return ctypes.string_at(buffer, size.value)

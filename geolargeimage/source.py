@@ -144,7 +144,9 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
             result: dict[str, Any] = {
                 'driverShortName': dataset.GetDriver().ShortName,
                 'driverLongName': dataset.GetDriver().LongName,
-                'fileList': dataset.GetFileList(), 'RasterXSize': dataset.RasterXSize,
+                # Listing files probes for sidecars: a bucket LIST or HEADs on remote paths.
+                'fileList': [self._gdal_path] if self._raster.remote else dataset.GetFileList(),
+                'RasterXSize': dataset.RasterXSize,
                 'RasterYSize': dataset.RasterYSize,
                 'GeoTransform': dataset.GetGeoTransform(can_return_null=True),
                 'Projection': dataset.GetProjectionRef() or None,
