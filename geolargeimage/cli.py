@@ -277,9 +277,8 @@ def region(path: str, output: str, bounds: tuple[float, ...] | None, units: str 
                                    '--width/--height, not both')
         edges = dict(zip(('left', 'top', 'right', 'bottom'), bounds))
     encoding = _encoding(encoding, output)
-    if encoding == 'TILED' and (style is not None or frame is not None):
-        raise click.UsageError('--encoding TILED copies the stored pixels of frame 0: it takes '
-                               'no --style or --frame')
+    if encoding == 'TILED' and style is not None:
+        raise click.UsageError('--encoding TILED copies the stored pixels: it takes no --style')
     options = _given(region=_given(**edges, units=units) or None, style=style, frame=frame,
                      resample=resampling)
     size = _given(maxWidth=max_width, maxHeight=max_height)

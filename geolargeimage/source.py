@@ -308,8 +308,11 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         frame = self._check_frame(request.frame)
         plan = self._plan_region(request.region, request.output, request.scale)
         if request.encoding.encoding is Encoding.TILED:
+            if request.style is not None:
+                raise errors.OptionsError('A TILED region holds the stored values: it cannot '
+                                          'take a style')
             return self._export_region(plan.window, plan.width, plan.height, request.resampling,
-                                       request.output.path), Encoding.TILED.mimetype
+                                       request.output.path, frame), Encoding.TILED.mimetype
         style = self._request_style(request.style)
         pixels = self._read_plan(plan, request.resampling, frame, style)
         return self._deliver(pixels, plan.window, parse_formats(format), request.encoding,

@@ -259,20 +259,22 @@ class GeoMethods:
         return None
 
     def _export_region(self, window: Window, width: int, height: int, resampling: Resampling,
-                       path: str | None) -> Path:
-        """Write the region as a georeferenced tiled GeoTIFF (in the projection, if any)."""
+                       path: str | None, frame: int = 0) -> Path:
+        """Write the region of ``frame`` as a georeferenced tiled GeoTIFF (in the projection,
+        if any)."""
+        raster = self._frame_raster(frame)
         if window.empty or not width or not height:
             raise errors.RangeError('An empty region cannot be written as a TILED file')
-        bands = list(range(1, self._raster.info.band_count + 1))
-        kernel = self._raster.resolve_resampling(resampling, window, width, height, bands).value
+        bands = list(range(1, raster.info.band_count + 1))
+        kernel = raster.resolve_resampling(resampling, window, width, height, bands).value
         target = export.target_path(path)
         if self._grid is None:
             return export.translate_window(
-                self._raster.path, target, width=width, height=height, resampling=kernel,
+                raster.path, target, width=width, height=height, resampling=kernel,
                 window=(window.col_off, window.row_off, window.width, window.height))
         left, top = self._grid.from_pixel(window.col_off, window.row_off)
         right, bottom = self._grid.from_pixel(window.right, window.bottom)
-        return export.warp_bounds(self._raster.warp_source(), target, dst_wkt=self._grid.wkt,
+        return export.warp_bounds(raster.warp_source(), target, dst_wkt=self._grid.wkt,
                                   bounds=(left, bottom, right, top), width=width, height=height,
                                   resampling=kernel)
 

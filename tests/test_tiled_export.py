@@ -288,3 +288,20 @@ def test_temporary_files_are_distinct(rgb_tiled, exported):
     second = export(source, exported, region={'left': 0, 'top': 0, 'width': 10, 'height': 10})
     assert first != second
     assert os.path.getsize(first) > 0 and os.path.getsize(second) > 0
+
+
+def test_tiled_region_of_another_frame_holds_that_frame(ome_channels, tmp_path):
+    from conftest import plane_values
+    source = geolargeimage.open(ome_channels)
+    target = tmp_path / 'frame2.tif'
+    path, mime = source.getRegion(frame=2, encoding='TILED', output={'path': target},
+                                  region={'left': 10, 'top': 20, 'width': 50, 'height': 30})
+    assert mime == 'image/tiff' and path == target
+    width, height = source.sizeX, source.sizeY
+    expected = plane_values(2, width, height)[20:50, 10:60]
+    np.testing.assert_array_equal(gdal.Open(str(path)).ReadAsArray(), expected)
+
+
+def test_tiled_region_refuses_a_style(rgb_tiled):
+    with pytest.raises(ValueError, match='style'):
+        geolargeimage.open(rgb_tiled).getRegion(encoding='TILED', style={'band': 1})
