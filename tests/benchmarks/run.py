@@ -241,12 +241,14 @@ class _MachineLoad:
     def __init__(self):
         self.wall, self.busy, self.own = time.perf_counter(), _busy_jiffies(), _own_cpu()
 
-    def other_cores(self) -> float | None:
+    def other_cores(self, ours_elsewhere: float = 0.0) -> float | None:
+        """``ours_elsewhere``: CPU seconds of our own child processes in that time."""
         wall, busy = time.perf_counter() - self.wall, _busy_jiffies()
         if busy is None or self.busy is None or wall < 0.3:
             return None
         ticks = os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 100
-        return max(0.0, ((busy - self.busy) / ticks - (_own_cpu() - self.own)) / wall)
+        return max(0.0, ((busy - self.busy) / ticks - (_own_cpu() - self.own) - ours_elsewhere)
+                   / wall)
 
 
 def _own_cpu() -> float:
@@ -908,6 +910,171 @@ def _webmercator_pool(ctx: Context, path: Path, tiles: list[mercantile.Tile]) ->
 
 
 # ------------------------------------------------------------------------------------------------
+# Tile server (issue #7)
+# ------------------------------------------------------------------------------------------------
+
+#: Distinct tiles per pass and HTTP client threads (one keep-alive connection each).
+SERVER_TILES = 200
+SERVER_CLIENTS = 4
+#: The server in its own process (as `geolargeimage serve` runs): argv is the repository, the
+#: projection ('auto' or 'none') and the files; prints its port, serves until its stdin closes.
+SERVER_CHILD = r"""
+import sys, warnings
+sys.path.insert(0, sys.argv[1])
+warnings.simplefilter('ignore')
+from geolargeimage.server import BackgroundServer, create_app
+projection = None if sys.argv[2] == 'none' else sys.argv[2]
+app = create_app(sys.argv[3:], projection=projection)
+server = BackgroundServer(app, log_level='error').start()
+print(server.port, flush=True)
+sys.stdin.read()
+server.stop()
+"""
+
+
+#: CPU seconds used by every ServerProcess so far (counted at close), so that the machine-load
+#: note does not count our own servers as other processes.
+SERVER_CPU: list[float] = []
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+class ServerProcess:
+    """A tile server for ``paths`` in a child process on a free port of 127.0.0.1
+    (``projection``: 'auto', or None for pixel grids)."""
+
+    def __init__(self, paths: list[Path], projection: str | None = 'auto'):
+        import subprocess
+        self.process = subprocess.Popen(
+            [sys.executable, '-c', SERVER_CHILD, str(REPO), projection or 'none',
+             *map(str, paths)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        if not line.strip().isdigit():
+            self.close()
+            raise RuntimeError(f'the server process did not start: {line!r}')
+        self.port = int(line)
+        self.ids = [entry['id'] for entry in json.loads(self.get(['/sources'])[0])]
+
+    def get(self, paths: list[str], clients: int = SERVER_CLIENTS) -> list[bytes]:
+        """GET every path with ``clients`` threads, each on its own keep-alive connection."""
+        import http.client
+        local, connections = threading.local(), []
+
+        def one(path: str) -> bytes:
+            if not hasattr(local, 'connection'):
+                local.connection = http.client.HTTPConnection('127.0.0.1', self.port, timeout=60)
+                connections.append(local.connection)
+            local.connection.request('GET', path)
+            response = local.connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise RuntimeError(f'{path}: HTTP {response.status} {body[:200]!r}')
+            return body
+        try:
+            with ThreadPoolExecutor(clients) as pool:
+                return list(pool.map(one, paths))
+        finally:
+            for connection in connections:
+                connection.close()
+
+    def cpu(self) -> float:
+        return _process_cpu(self.process.pid)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            SERVER_CPU.append(self.cpu())
+            self.process.stdin.close()
+            try:
+                self.process.wait(10)
+            except Exception:  # noqa: BLE001 - a hung server is killed
+                self.process.kill()
+                self.process.wait()
+
+    def __del__(self):
+        self.close()
+
+
+@benchmark('server', f'{SERVER_TILES} distinct PNG tiles over HTTP ({SERVER_CLIENTS} keep-alive '
+                     'clients, server in its own process) vs the library call in a pool')
+def bench_server(ctx: Context) -> list[Row]:
+    tiled, cog = ctx.files['tiled'], ctx.files['cog']
+    probe = fresh_source(tiled)
+    z = probe.levels - 1
+    step = (probe.sizeX // probe.tileWidth) ** 2 / SERVER_TILES
+    pixel_tiles = [divmod(int(i * step), probe.sizeX // probe.tileWidth)[::-1] + (z,)
+                   for i in range(SERVER_TILES)]
+    probe = fresh_source(cog, projection='EPSG:3857')
+    native_z, bounds = probe.levels - 1, probe.getBounds('EPSG:4326')
+    del probe
+    mercator_tiles = [(t.x, t.y, t.z) for t in footprint_tiles(bounds, native_z - 1,
+                                                               SERVER_TILES)]
+    cases = [(tiled, {}, pixel_tiles, f'tiled pixel grid z={z}'),
+             (cog, {'projection': 'EPSG:3857'}, mercator_tiles,
+              f'cog web mercator z={native_z - 1}')]
+    rows = []
+    for path, options, tiles, label in cases:
+        def start_server(path=path, tiles=tiles, options=options):
+            server = ServerProcess([path], options.get('projection'))
+            server.urls = [f'/sources/{server.ids[0]}/tiles/{tz}/{tx}/{ty}.png'
+                           for tx, ty, tz in tiles]
+            server.get([f'/sources/{server.ids[0]}/tiles/0/0/0.png'])  # open the PNG source
+            return server
+
+        def open_source(path=path, options=options):
+            source = fresh_source(path, encoding='PNG', **options)
+            source.getTile(0, 0, 0)  # the same warm-up read as the server's
+            return source
+
+        def library_pool(source, tiles=tiles):
+            with ThreadPoolExecutor(SERVER_CLIENTS) as pool:
+                return list(pool.map(lambda t: bytes(source.getTile(*t)), tiles))
+
+        def library_one(source, tiles=tiles):
+            return [bytes(source.getTile(*t)) for t in tiles]
+
+        def http(server):
+            cpu = server.cpu()
+            bodies = server.get(server.urls)
+            serving_cpu.append(server.cpu() - cpu)
+            return bodies
+
+        serving_cpu: list[float] = []
+        servers_before = len(SERVER_CPU)
+        machine = _MachineLoad()
+        timing = ctx.time_many({'http': (http, start_server),
+                                'library': (library_pool, open_source),
+                                'library 1 thread': (library_one, open_source)},
+                               repeats=ctx.repeats(5))
+        gc.collect()  # the last server closes and counts its CPU
+        timing.other_cores = machine.other_cores(sum(SERVER_CPU[servers_before:]))
+        per_tile = {name: [ms / len(tiles) for ms in samples]
+                    for name, samples in timing.samples.items()}
+        http_ms, pool_ms, one_ms = (_median(per_tile[k])
+                                    for k in ('http', 'library', 'library 1 thread'))
+        same = timing.first['http'] == timing.first['library']
+        note = '; '.join(filter(None, [
+            f'ms per tile; {1000 / http_ms:.0f} vs {1000 / pool_ms:.0f} tiles/s '
+            f'(library 1 thread: {1000 / one_ms:.0f})',
+            'identical bytes' if same else 'TILES DIFFER',
+            f'server process {sum(serving_cpu[1:]) / timing.cpu_wall["http"][1]:.2f} cores '
+            f'while serving',
+            f'base = getTile in a pool of {SERVER_CLIENTS}, fresh source', timing.load_note()]))
+        rows.append(Row('server', f'{label}: {len(tiles)} PNG tiles, {SERVER_CLIENTS} clients, '
+                        'cold', http_ms, pool_ms, base_name='library', note=note,
+                        samples={'ours': per_tile['http'], 'base': per_tile['library']},
+                        other_cores=timing.other_cores))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
 # Writer
 # ------------------------------------------------------------------------------------------------
 
@@ -917,7 +1084,7 @@ WRITER_SIZE = 20000
 #: WRITER_SIZE² RGB image from 512² tiles (a seeded smooth-plus-noise tile, shifted per tile) and
 #: writes it; prints JSON with the seconds of each step and the peak RSS in MB.
 WRITER_CHILD = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 import numpy as np
 from osgeo import gdal
 sys.path.insert(0, sys.argv[4])
@@ -965,7 +1132,10 @@ else:
         written.Close()
     os.remove(spill)
 steps['write'] = time.perf_counter() - started - steps['add']
-steps['peak_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across fork + exec.
+with open('/proc/self/status') as status:
+    steps['peak_mb'] = next(int(line.split()[1]) for line in status
+                            if line.startswith('VmHWM')) / 1024
 steps['file_mb'] = os.path.getsize(target) / 1e6
 os.remove(target)
 print(json.dumps(steps))
