@@ -48,11 +48,21 @@ def display_plan(bands: Sequence[BandInfo]) -> DisplayPlan:
     return DisplayPlan((others[0] if others else 0,), alpha, None)
 
 
-def is_plain_picture(plan: DisplayPlan, band_count: int, dtype: np.dtype) -> bool:
+def is_plain_picture(plan: DisplayPlan, bands: Sequence[BandInfo], dtype: np.dtype) -> bool:
     """Whether raw pixels are their own default-style picture: 8-bit grey or red, green, blue
-    in band order, nothing else (the default style maps such values to themselves)."""
-    return (np.dtype(dtype) == np.uint8 and plan.palette is None and plan.alpha_band is None
-            and plan.colour_bands == tuple(range(band_count)) and band_count in (1, 3))
+    in band order, optionally followed by alpha, with no nodata (the default style maps such
+    values to themselves).
+
+    >>> from types import SimpleNamespace as B
+    >>> rgba = [B(interpretation=n, color_table=None, nodata=None) for n in ('red', 'green', 'blue', 'alpha')]
+    >>> is_plain_picture(display_plan(rgba), rgba, np.dtype('uint8'))
+    True
+    """
+    colours = len(bands) - (plan.alpha_band is not None)
+    return (np.dtype(dtype) == np.uint8 and plan.palette is None and colours in (1, 3)
+            and plan.colour_bands == tuple(range(colours))
+            and plan.alpha_band in (None, len(bands) - 1)
+            and all(band.nodata is None for band in bands))
 
 
 def letterbox(picture: np.ndarray, width: int, height: int, colour: tuple[int, ...],

@@ -126,7 +126,7 @@ class FrameMethods:
 
 def _default_picture(pixels: np.ndarray, info: Any) -> np.ndarray:
     """An associated image's pixels under the default style, its own pixels as statistics."""
-    if is_plain_picture(display_plan(info.bands), info.band_count, info.dtype):
+    if is_plain_picture(display_plan(info.bands), info.bands, info.dtype):
         return pixels
     stats = [BandStats.from_values(pixels[:, :, i], band.nodata) for i, band in enumerate(info.bands)]
     style = default_style([b.interpretation for b in info.bands], [b.nodata for b in info.bands],

@@ -157,7 +157,8 @@ class StyleMethods:
         large_image's default style (raw 8-bit RGB is already that picture); ``mask``
         (0 = no data) limits the alpha."""
         if not styled:
-            if mask is None and is_plain_picture(self._display_plan, pixels.shape[2], pixels.dtype):
+            if mask is None and is_plain_picture(self._display_plan, self._layer_for(frame).info.bands,
+                                                 pixels.dtype):
                 return pixels
             pixels = self._apply(self._default_style, lambda f, b: pixels[:, :, b], frame)
         picture = to_uint8(pixels)

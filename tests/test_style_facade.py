@@ -660,3 +660,27 @@ def test_a_bad_per_call_style_raises(rgb_tiled):
         source.tileIterator(style={'band': 'nir'})
     with pytest.raises((ValueError, TileSourceError), match='nonexistent'):
         source.getThumbnail(style={'palette': 'nonexistent.palette'})
+
+
+@pytest.mark.parametrize('fixture, projection', [('rgba', None), ('rgb_tiled', 'EPSG:3857')])
+def test_raw_rgba_pictures_equal_the_default_style_alpha_included(fixture, projection, request):
+    """8-bit RGBA (and RGB warped with an alpha band) skips the default style's work: the
+    picture must still be exactly what the default style gives, alpha included."""
+    import mercantile
+    path = request.getfixturevalue(fixture)
+    kwargs = {'encoding': 'PNG', 'projection': projection}
+    plain = geolargeimage.open(path, noCache=True, **kwargs)
+    styled = geolargeimage.open(path, noCache=True, style={'band': -1}, **kwargs)
+    tiles = [(0, 0, plain.levels - 1)]
+    if projection:
+        bounds = plain.getBounds('EPSG:4326')
+        centre = mercantile.tile((bounds['xmin'] + bounds['xmax']) / 2,
+                                 (bounds['ymin'] + bounds['ymax']) / 2, plain.levels - 2)
+        tiles = [(centre.x, centre.y, centre.z), (centre.x + 1, centre.y + 1, centre.z)]
+    opaque = 0
+    for x, y, z in tiles:
+        a, b = picture(plain.getTile(x, y, z)), picture(styled.getTile(x, y, z))
+        assert a.shape == b.shape and a.shape[2] == 4
+        assert np.abs(a.astype(int) - b).max() <= 1
+        opaque += (a[:, :, 3] == 255).sum()
+    assert opaque > 1000
