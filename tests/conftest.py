@@ -6,6 +6,7 @@ no size is a multiple of 256, so edge tiles are always partial.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,16 @@ from factory import make_raster  # noqa: E402
 import geolargeimage.opening  # noqa: E402
 
 #: Where the shared sample files live (read-only).
-SAMPLES = Path('/work/shared/samples')
+def _samples_folder() -> Path:
+    """The shared real-world samples: $GEOLARGEIMAGE_SAMPLES, or ``shared/samples`` beside the
+    repository (where CI and the developers' machines have it)."""
+    if os.environ.get('GEOLARGEIMAGE_SAMPLES'):
+        return Path(os.environ['GEOLARGEIMAGE_SAMPLES'])
+    beside = Path(__file__).resolve().parents[2] / 'shared' / 'samples'
+    return beside if beside.is_dir() else Path('/work/shared/samples')
+
+
+SAMPLES = _samples_folder()
 
 UTM_GEOTRANSFORM = (500000.0, 0.5, 0.0, 4500000.0, 0.0, -0.5)
 DEM_GEOTRANSFORM = (-75.0, 0.001, 0.0, 40.0, 0.0, -0.001)
