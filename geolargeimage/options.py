@@ -20,17 +20,17 @@ from PIL import ImageColor
 from .errors import OptionsError
 
 
-class _ChoiceEnum(enum.Enum):
+class ChoiceEnum(enum.Enum):
     """An enum whose members parse from any case and from a table of aliases."""
 
     @classmethod
-    def parse(cls, value: object) -> _ChoiceEnum:
+    def parse(cls, value: object) -> ChoiceEnum:
         if isinstance(value, cls):
             return value
         key = str(value).strip().lower()
         member = cls._aliases().get(key)
         if member is None:
-            choices = ', '.join(sorted(cls._aliases()))
+            choices = ', '.join(cls._aliases())
             raise OptionsError(f'Invalid {cls._label()} {value!r}; valid choices: {choices}')
         return cls(member)
 
@@ -43,7 +43,7 @@ class _ChoiceEnum(enum.Enum):
         return cls.__name__.lower()
 
 
-class Encoding(_ChoiceEnum):
+class Encoding(ChoiceEnum):
     """Image encodings; the value is Pillow's format name."""
 
     JPEG = 'JPEG'
@@ -73,7 +73,7 @@ class Encoding(_ChoiceEnum):
                                f'{", ".join(m.value for m in cls)}') from None
 
 
-class Resampling(_ChoiceEnum):
+class Resampling(ChoiceEnum):
     """Resampling kernels; the values are GDAL's names. ``auto`` picks per request.
 
     ``auto`` is average (anti-aliased) when shrinking, cubic when enlarging and nearest for
@@ -113,7 +113,7 @@ class Resampling(_ChoiceEnum):
 _PIL_RESAMPLE = {0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'cubic', 4: 'average'}
 
 
-class Units(_ChoiceEnum):
+class Units(ChoiceEnum):
     """Units of a region's edges."""
 
     BASE_PIXELS = 'base_pixels'
@@ -158,7 +158,7 @@ _DISTANCE_NAMES = {
 _DISTANCE_MM = {'nm': 1e-6, 'um': 1e-3, 'mm': 1.0, 'm': 1e3, 'km': 1e6}
 
 
-class TileFormat(_ChoiceEnum):
+class TileFormat(ChoiceEnum):
     """What pixel methods return: encoded bytes, a Pillow image or a numpy array."""
 
     IMAGE = 'image'
@@ -182,10 +182,11 @@ def parse_formats(value: object) -> TileFormat:
     raise AssertionError('unreachable')
 
 
-def _check_keys(name: str, given: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+def check_keys(name: str, given: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    """Raise :class:`OptionsError` for a non-dict or for keys outside ``allowed``, listing them."""
     if not isinstance(given, Mapping):
         raise OptionsError(f'{name} must be a dict, not {type(given).__name__}')
-    unknown = sorted(set(given) - set(allowed))
+    unknown = sorted(str(key) for key in set(given) - set(allowed))
     if unknown:
         raise OptionsError(f'Unknown {name} key(s) {", ".join(unknown)}; valid keys: '
                            f'{", ".join(allowed)}')
@@ -221,7 +222,7 @@ class RegionSpec:
         """Build from large_image's ``region=`` dict (``unitsWH`` for the size units)."""
         if region is None:
             return cls()
-        _check_keys('region', region, ('left', 'top', 'right', 'bottom', 'width', 'height',
+        check_keys('region', region, ('left', 'top', 'right', 'bottom', 'width', 'height',
                                        'units', 'unitsWH'))
         values = {key: _number(key, region.get(key))
                   for key in ('left', 'top', 'right', 'bottom', 'width', 'height')}
@@ -243,7 +244,7 @@ class OutputSpec:
     def parse(cls, output: Mapping[str, Any] | None) -> OutputSpec:
         if output is None:
             return cls()
-        _check_keys('output', output, ('maxWidth', 'maxHeight', 'path'))
+        check_keys('output', output, ('maxWidth', 'maxHeight', 'path'))
         sizes = {}
         for key in ('maxWidth', 'maxHeight'):
             value = output.get(key)
@@ -275,7 +276,7 @@ class ScaleSpec:
     def parse(cls, scale: Mapping[str, Any] | None) -> ScaleSpec | None:
         if scale is None:
             return None
-        _check_keys('scale', scale, ('magnification', 'mm_x', 'mm_y', 'level', 'exact'))
+        check_keys('scale', scale, ('magnification', 'mm_x', 'mm_y', 'level', 'exact'))
         values = {key: _number(key, scale.get(key)) for key in ('magnification', 'mm_x', 'mm_y',
                                                                 'level')}
         for key, value in values.items():
@@ -389,16 +390,16 @@ class TilingSpec:
               tile_overlap: Mapping[str, Any] | None = None,
               tile_offset: Mapping[str, Any] | None = None) -> TilingSpec:
         size = dict(tile_size or {})
-        _check_keys('tile_size', size, ('width', 'height'))
+        check_keys('tile_size', size, ('width', 'height'))
         width, height = size.get('width'), size.get('height')
         width, height = (width if width is not None else height), (height if height is not None else width)
         for key, value in (('width', width), ('height', height)):
             if value is not None:
                 _integer(f'tile_size {key}', value, 1, 1 << 20)
         overlap = dict(tile_overlap or {})
-        _check_keys('tile_overlap', overlap, ('x', 'y', 'edges'))
+        check_keys('tile_overlap', overlap, ('x', 'y', 'edges'))
         offset = dict(tile_offset or {})
-        _check_keys('tile_offset', offset, ('left', 'top', 'auto'))
+        check_keys('tile_offset', offset, ('left', 'top', 'auto'))
         return cls(
             None if width is None else int(width), None if height is None else int(height),
             _integer('tile_overlap x', overlap.get('x', 0), 0, 1 << 20),

@@ -8,7 +8,6 @@ computes the band statistics (:class:`BandStats`); palettes live in :mod:`.palet
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 import warnings
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from .errors import OptionsError
+from .options import ChoiceEnum, check_keys
 from .palettes import parse_palette
 
 __all__ = ['BandStats', 'BandStyle', 'Composite', 'OutputDtype', 'Scheme', 'Style', 'apply_style',
@@ -25,16 +25,12 @@ __all__ = ['BandStats', 'BandStyle', 'Composite', 'OutputDtype', 'Scheme', 'Styl
            'to_uint8']
 
 
-class _Choice(str, enum.Enum):
-    """A string choice that parses from any case and fails listing the valid values."""
+class _Choice(str, ChoiceEnum):
+    """A style choice; as a ``str`` it also compares equal to its plain name."""
 
     @classmethod
-    def parse(cls, value: object) -> _Choice:
-        for member in cls:
-            if value is member or str(value).strip().lower() == member.value:
-                return member
-        raise OptionsError(f'Invalid style {cls.__name__.lower()} {value!r}; valid choices: '
-                           f'{", ".join(m.value for m in cls)}')
+    def _label(cls) -> str:
+        return 'style ' + cls.__name__.lower()
 
 
 class Scheme(_Choice):
@@ -228,15 +224,15 @@ def parse_style(value: str | Mapping | None) -> Style | None:
     if not value or set(value) == {'icc'}:
         return None
     if 'bands' in value:
-        _check_keys('style', value, _STYLE_KEYS)
+        check_keys('style', value, _STYLE_KEYS)
         entries = value['bands']
         if not isinstance(entries, (list, tuple)) \
                 or not all(isinstance(e, Mapping) for e in entries):
             raise OptionsError(f'Style bands must be a list of objects, not {entries!r}')
         for entry in entries:
-            _check_keys('style band', entry, _BAND_KEYS)
+            check_keys('style band', entry, _BAND_KEYS)
     else:
-        _check_keys('style', value, _BAND_KEYS + ('icc',))
+        check_keys('style', value, _BAND_KEYS + ('icc',))
         entries = [value]
     functions = [s['function'] for s in (value, *entries) if s.get('function')]
     if functions:
@@ -409,13 +405,6 @@ def to_uint8(styled: np.ndarray) -> np.ndarray:
 
 
 # -- parsing ----------------------------------------------------------------------------------
-
-def _check_keys(name: str, given: Mapping, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(str(key) for key in set(given) - set(allowed))
-    if unknown:
-        raise OptionsError(f'Unknown {name} key(s) {", ".join(unknown)}; valid keys: '
-                           f'{", ".join(allowed)}')
-
 
 def _parse_entry(entry: Mapping) -> BandStyle:
     alpha = isinstance(entry.get('band'), str) and entry['band'].strip().lower() == 'alpha'

@@ -8,7 +8,6 @@ few small blocks instead of the whole image every time.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 import shutil
@@ -66,13 +65,6 @@ def build_pyramid(path: str, *, overview_level: int | None, factors: list[int],
         pyramid.remove()
         raise
     return pyramid
-
-
-def temp_folder_exists(pyramid: Pyramid) -> bool:
-    """Whether the pyramid's files are still there (for tests of clean-up)."""
-    if pyramid.folder.startswith('/vsimem/'):
-        return gdal.VSIStatL(pyramid.vrt_path) is not None
-    return os.path.isdir(pyramid.folder)
 
 
 def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, float, float],

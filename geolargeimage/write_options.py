@@ -15,7 +15,7 @@ import numpy as np
 from osgeo import gdal
 
 from . import errors
-from .options import _ChoiceEnum
+from .options import ChoiceEnum
 
 #: Smallest and largest tile (block) side of written files; GDAL wants multiples of 16.
 MIN_TILE_SIZE, MAX_TILE_SIZE = 16, 4096
@@ -34,7 +34,7 @@ PROGRESS_DELAY = 1.0
 WRITE_CACHE_BYTES = 64 << 20
 
 
-class Compression(_ChoiceEnum):
+class Compression(ChoiceEnum):
     """Compression of written files; the values are GDAL's ``COMPRESS`` names."""
 
     NONE = 'NONE'
@@ -80,7 +80,7 @@ class Compression(_ChoiceEnum):
 _LOSSY_BANDS = {Compression.JPEG: (1, 3), Compression.WEBP: (3, 4)}
 
 
-class OverviewResampling(_ChoiceEnum):
+class OverviewResampling(ChoiceEnum):
     """Kernels GDAL builds overviews with; large_image's ``ResampleMethod`` names also parse."""
 
     NEAREST = 'nearest'
