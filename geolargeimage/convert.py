@@ -35,7 +35,10 @@ from . import errors
 from .env import Env, error_class
 from .frames import discover
 from .paths import is_virtual, to_gdal_path
-from .write_options import (BIGTIFF_BYTES, Compression, OutputPlan, OverviewResampling, PROGRESS_DELAY, WRITE_CACHE_BYTES, WriteOptions, overview_factors, plan_output)
+from .write_options import (BIGTIFF_BYTES, PROGRESS_DELAY, WRITE_CACHE_BYTES, Compression,
+                            OutputPlan, OverviewResampling, WriteOptions, check_output_path,
+                            overview_factors, plan_output)
+
 
 # -- progress -------------------------------------------------------------------------------------
 class Progress:
@@ -188,7 +191,9 @@ def write_raster(target: str | os.PathLike, frames: Sequence[gdal.Dataset | str 
                  ) -> Path:
     """Write ``frames`` (same size and bands) to ``target``: one frame as a tiled GeoTIFF with
     internal overviews or a COG, several as the pages of a multi-page GeoTIFF, followed by
-    ``associated`` images as small stripped pages. Atomic; returns ``target`` as a Path."""
+    ``associated`` images as small stripped pages. Atomic; returns ``target`` as a Path.
+    OptionsError when ``target`` is not named as a TIFF (:func:`check_output_path`)."""
+    check_output_path(target)
     if not frames:
         raise errors.WriteError(f'Nothing to write to {target}')
     with write_errors(target):
@@ -318,7 +323,9 @@ def convert(src: str | os.PathLike, dest: str | os.PathLike, **options: Any) -> 
     ``tileSize`` (256), ``resample`` (overview kernel: average, nearest for paletted bands),
     ``overviews`` (True), ``alpha`` (True; False drops an alpha band), ``overwriteAllowed``
     (True), ``progress`` (True: a bar on a terminal for long work), ``creationOptions`` (more
-    GDAL creation options, checked). Wraps ``gdal.Translate`` and ``BuildOverviews``.
+    GDAL creation options, checked). ``dest`` must be named .tif, .tiff, .ptif or .ptiff
+    (OptionsError otherwise, before anything is read or written). Wraps ``gdal.Translate`` and
+    ``BuildOverviews``.
 
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -333,6 +340,7 @@ def convert(src: str | os.PathLike, dest: str | os.PathLike, **options: Any) -> 
     frame = options.pop('frame', 0)
     options.setdefault('lossy', False)
     parsed = WriteOptions.parse(**options)
+    check_output_path(dest)
     gdal_path = to_gdal_path(src)
     if not is_virtual(gdal_path) and not os.path.exists(gdal_path):
         raise errors.SourceNotFoundError(os.fspath(src))

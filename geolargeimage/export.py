@@ -15,6 +15,7 @@ from osgeo import gdal
 
 from .env import gdal_errors
 from .errors import WriteError
+from .write_options import check_output_path
 
 #: Creation options of exported regions: tiled, lossless, large files allowed.
 CREATION_OPTIONS = ['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=LZW',
@@ -23,11 +24,13 @@ CREATION_OPTIONS = ['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=L
 
 def target_path(path: str | os.PathLike | None) -> Path:
     """Where to write: ``path`` (its folders created), or a new temporary ``tiledRegion_*.tiff``
-    the caller deletes."""
+    the caller deletes. OptionsError, before any folder is made, when ``path`` is not named as a
+    TIFF file."""
     if path is None:
         handle, name = tempfile.mkstemp(prefix='tiledRegion_', suffix='.tiff')
         os.close(handle)
         return Path(name)
+    check_output_path(path)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     return target

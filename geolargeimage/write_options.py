@@ -1,14 +1,16 @@
 """What a write is asked for: compression, quality, tile size, overviews, creation options, and
 the GDAL creation options that follow (checked against the driver's own list, since GDAL only
-warns about a bad one and writes the file without it).
+warns about a bad one and writes the file without it); and which file names the writers write.
 """
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,10 @@ from osgeo import gdal
 from . import errors
 from .options import ChoiceEnum
 
+#: GDAL drivers the writers write with (both make TIFF files).
+OUTPUT_DRIVERS = ('GTiff', 'COG')
+#: Extensions of pyramidal TIFF files (what the writers make) that GDAL's drivers do not list.
+PYRAMIDAL_TIFF_EXTENSIONS = ('.ptif', '.ptiff')
 #: Smallest and largest tile (block) side of written files; GDAL wants multiples of 16.
 MIN_TILE_SIZE, MAX_TILE_SIZE = 16, 4096
 #: Default JPEG/WEBP quality (1–100).
@@ -184,6 +190,44 @@ def _option_pairs(options: Mapping[str, Any] | Sequence[str] | None) -> tuple[tu
         text = ('YES' if value else 'NO') if isinstance(value, bool) else str(value)
         pairs.append((key.strip().upper(), text))
     return tuple(pairs)
+
+
+# -- output paths ---------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def output_extensions() -> tuple[str, ...]:
+    """File name extensions of what the writers produce: the extensions the GTiff and COG drivers
+    list (``DMD_EXTENSIONS``), then the pyramidal TIFF names.
+
+    >>> output_extensions()
+    ('.tif', '.tiff', '.ptif', '.ptiff')
+    """
+    listed = [f'.{name.lower()}' for driver in OUTPUT_DRIVERS
+              for name in (gdal.GetDriverByName(driver).GetMetadataItem('DMD_EXTENSIONS')
+                           or '').split()]
+    return tuple(dict.fromkeys([*listed, *PYRAMIDAL_TIFF_EXTENSIONS]))
+
+
+def check_output_path(path: str | os.PathLike) -> None:
+    """Raise OptionsError when ``path`` is not named as a file the writers produce (GeoTIFF or
+    COG): GDAL would write a TIFF under any name, and a ``.zarr.zip`` or ``.png`` holding a TIFF
+    misleads every reader. Checked before anything is written.
+
+    >>> check_output_path('out.zarr.zip')
+    Traceback (most recent call last):
+      ...
+    geolargeimage.errors.OptionsError: Cannot write out.zarr.zip: its extension '.zip' is not a
+    format the writers produce; they write GeoTIFF (tiled, or COG) files named .tif, .tiff, .ptif
+    or .ptiff
+    """
+    text = os.fspath(path)
+    suffix = PurePath(text).suffix.lower()
+    if suffix in output_extensions():
+        return
+    named = f"its extension '{suffix}'" if suffix else 'a name without an extension'
+    *others, last = output_extensions()
+    raise errors.OptionsError(f'Cannot write {text}: {named} is not a format the writers '
+                              f'produce; they write GeoTIFF (tiled, or COG) files named '
+                              f'{", ".join(others)} or {last}')
 
 
 # -- creation options -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from . import errors
 from .constants import TILE_FORMAT_IMAGE
 from .convert import WriteOptions, write_errors, write_raster
 from .spill import SPILL_BLOCK, SPILL_READ_CONFIG, Spill, save_image
+from .write_options import check_output_path
 from .crs import parse_crs
 from .frames import FRAME_METADATA_KEY
 from .grid import level_count
@@ -123,9 +125,12 @@ class ImageSink:
                 axes: str | Sequence[str] | None = None, **kwargs: Any) -> None:
         """Place ``tile`` (a numpy array of any stored dtype, 2-D for one band or ``(h, w,
         bands)``; a Pillow image; encoded image bytes) with its top-left corner at ``x``, ``y``,
-        growing the image as needed (unwritten pixels are 0).
+        growing the image as needed (unwritten pixels are 0, and no data).
 
-        ``mask`` (2-D, or ``(h, w, 1)``) limits the change to where it is true. ``axes``
+        ``mask`` (2-D, or ``(h, w, 1)``) limits the change to where it is true: elsewhere the
+        pixels stay as they were, written by an earlier tile or still no data. Whatever the
+        dtype and band count, pixels no tile wrote are no data in what is read (transparent in
+        pictures) and in the file ``write`` makes (its per-dataset mask). ``axes``
         ('yxs', 'syx', ...) names the tile's dimensions when they are not ``y, x, bands``.
         Other keywords place the tile on extra axes (``z=2``, ``c=0``, ``time=3``, ``p1=0``);
         ``<axis>_value=`` gives the real value at that index (``z_value=3.2``). The first tile
@@ -346,8 +351,9 @@ class ImageSink:
             metadata[FRAME_METADATA_KEY] = json.dumps(record)
         return metadata
 
-    def _write_vrt(self, number: int, path: Path) -> Path:
-        """The VRT of output frame ``number``, as the file will have it."""
+    def _write_vrt(self, number: int, path: Path, mask: bool = True) -> Path:
+        """The VRT of output frame ``number``, as the file will have it; with ``mask``, pixels
+        no tile wrote are no data in its per-dataset mask."""
         positions = self._frame_positions()
         srs, geotransform, gcps = self._georeference()
         names = self.channelNames or []
@@ -356,7 +362,7 @@ class ImageSink:
         return self._spill().write_vrt(
             checks.frame_key(positions[number]), path, self.sizeX, self.sizeY,
             metadata=self._page_metadata(number, positions[number], len(positions)),
-            descriptions=descriptions, srs=srs, geotransform=geotransform, gcps=gcps)
+            descriptions=descriptions, srs=srs, geotransform=geotransform, gcps=gcps, mask=mask)
 
     def _georeference(self) -> tuple[Any, tuple[float, ...] | None, Any]:
         """(CRS, geotransform, gcps) to write, checked: gcps need a projection, a projection
@@ -450,10 +456,19 @@ class ImageSink:
         GeoTIFF when there are several frames or associated images, or a COG (``cog=True``).
 
         ``lossy`` uses JPEG where the pixels allow it (uint8, 1 or 3 bands), else lossless
-        DEFLATE with a predictor; ``alpha=False`` drops an alpha band; ``resample`` names the
-        overview kernel. More: ``cog``, ``compression``, ``quality``, ``tileSize``,
-        ``overviews``, ``progress``, ``creationOptions`` (see
-        :func:`geolargeimage.convert.convert`). The file appears only when complete.
+        DEFLATE with a predictor; ``resample`` names the overview kernel. More: ``cog``,
+        ``compression``, ``quality``, ``tileSize``, ``overviews``, ``progress``,
+        ``creationOptions`` (see :func:`geolargeimage.convert.convert`). The file appears only
+        when complete; ``path`` must be named .tif, .tiff, .ptif or .ptiff (OptionsError
+        otherwise, before anything is written).
+
+        No data, for every dtype and band count: when some pixels were never written (outside
+        every tile, or masked out by every tile that covered them), the file gets an internal
+        per-dataset mask (``GMF_PER_DATASET``: 0 there, 255 elsewhere, with its overviews) and
+        the values there are 0; an image written everywhere gets no mask. ``alpha=False``
+        writes neither the mask nor an alpha band. A multi-page file (several frames, or
+        associated images) holds no mask, since GDAL reads a mask's TIFF directory as one more
+        page: its unwritten pixels are plain 0, with a UserWarning.
         """
         unknown = sorted(set(kwargs) - set(_WRITE_OPTIONS))
         if unknown:
@@ -462,19 +477,42 @@ class ImageSink:
                                       f'{", ".join(_WRITE_OPTIONS)}')
         options = WriteOptions.parse(lossy=lossy, alpha=alpha, overwriteAllowed=overwriteAllowed,
                                      resample=resample, **kwargs)
+        check_output_path(path)
         with self._lock:
             self._check_open()
             if self._state.spill is None:
                 raise errors.WriteError(f'Nothing to write to {path}: no tile has been added')
             self._check_frame_properties()
             folder = self._folder()
-            vrts = [self._write_vrt(n, folder / f'write-{n}.vrt') for n in range(self.frames)]
+            # (no warning for a COG: write_raster refuses several pages in one)
+            mask = options.alpha and self._mask_fits(path, warn=not options.cog)
+            vrts = [self._write_vrt(n, folder / f'write-{n}.vrt', mask)
+                    for n in range(self.frames)]
             try:
                 write_raster(path, vrts, options, associated=list(self._state.associated.values()),
                              read_config=SPILL_READ_CONFIG)
             finally:
                 for vrt in vrts:
                     vrt.unlink(missing_ok=True)
+
+    def _mask_fits(self, path: str | os.PathLike, warn: bool = True) -> bool:
+        """Whether the file can carry a mask: only a single image can. In a multi-page TIFF
+        GDAL counts a mask's directory as a page (and lists only the first page), so masks
+        there would read back as frames; the pages are written without, and with ``warn`` a
+        UserWarning says so when some frame has pixels no tile wrote."""
+        if self.frames == 1 and not self._state.associated:
+            return True
+        if not warn:
+            return False
+        spill = self._spill()
+        gaps = [number for number, position in enumerate(self._frame_positions())
+                if spill.has_gaps(checks.frame_key(position), self.sizeX, self.sizeY)]
+        if gaps:
+            warnings.warn(f'{path}: frame(s) {", ".join(map(str, gaps))} have pixels no tile '
+                          f'wrote; a multi-page file has no mask, so they are written as 0 '
+                          f'(write each frame to a file of its own to keep them as no data)',
+                          UserWarning, stacklevel=3)
+        return False
 
 
 # -- state ----------------------------------------------------------------------------------------
