@@ -34,6 +34,13 @@ _MESSAGE_CLASSES: tuple[tuple[str, type[errors.GeoLargeImageError]], ...] = (
     ('TIFFReadEncoded', errors.CorruptDataError),
     ('Read error', errors.CorruptDataError),
     ('Decompression error', errors.CorruptDataError),
+    # What the decoders say when GDAL decodes blocks on several threads (no IReadBlock then).
+    ('Decode:', errors.CorruptDataError),
+    ('Decoding error', errors.CorruptDataError),
+    ('Using code not yet in table', errors.CorruptDataError),
+    ('Data corruption detected', errors.CorruptDataError),
+    ('JPEGLib:', errors.CorruptDataError),
+    ('Corrupt JPEG data', errors.CorruptDataError),
     ('InvalidCredentials', errors.RemoteAccessError),
     ('AccessDenied', errors.RemoteAccessError),
     ('CURL error', errors.RemoteAccessError),
@@ -43,6 +50,14 @@ _MESSAGE_CLASSES: tuple[tuple[str, type[errors.GeoLargeImageError]], ...] = (
     ('Illegal band', errors.RangeError),
 )
 
+#: Texts of GDAL *warnings* that mean a decoder met damaged data and made up the rest of the
+#: block (libjpeg fills it with grey and only warns): the pixels are not the stored ones, so the
+#: call that gave them failed. Other warnings (PROJ's failed points at a warp's edge, libtiff's
+#: unknown tags, HTTP retries) leave the result right and stay warnings.
+DAMAGE_WARNINGS: tuple[str, ...] = (
+    'Corrupt JPEG data', 'Premature end of JPEG file', 'Invalid SOS parameters',
+    'Inconsistent progression sequence',
+)
 
 #: Settings every read gets unless the caller set them: decode the blocks of one request on
 #: all cores (GDAL releases the GIL, and the GTiff driver decodes blocks in parallel).
@@ -126,10 +141,19 @@ def gdal_errors(path: str, action: str = 'read') -> Iterator[None]:
     failed points at the edge of a warp, libtiff's unknown tags — are not ours to print). A
     remote failure becomes :class:`~geolargeimage.errors.RemoteAccessError` with its HTTP
     status (:mod:`geolargeimage.remote_errors`), and GDAL forgets the failed path so the next
-    call asks the server again.
+    call asks the server again. A warning that a decoder met damaged data
+    (:data:`DAMAGE_WARNINGS`, e.g. libjpeg's 'Corrupt JPEG data') fails the block with
+    :class:`~geolargeimage.errors.CorruptDataError`: GDAL returns made-up pixels then.
     """
     collected: list[str] = []
-    gdal.PushErrorHandler(lambda _class, _number, message: collected.append(message))
+    warned: list[str] = []
+
+    def handler(kind: int, _number: int, message: str) -> None:
+        collected.append(message)
+        if kind == gdal.CE_Warning:
+            warned.append(message)
+
+    gdal.PushErrorHandler(handler)
     try:
         yield
     except RuntimeError as exc:
@@ -143,6 +167,11 @@ def gdal_errors(path: str, action: str = 'read') -> Iterator[None]:
         if cls is errors.SourceNotFoundError:
             raise errors.SourceNotFoundError(path, message) from exc
         raise cls(f'Cannot {action} {path}: {message}') from exc
+    else:
+        damage = next((message for message in warned if any(
+            text in message for text in DAMAGE_WARNINGS)), None)
+        if damage is not None:
+            raise errors.CorruptDataError(f'Cannot {action} {path}: {damage}')
     finally:
         gdal.PopErrorHandler()
 

@@ -132,7 +132,7 @@ def _band_frames(path: str, dataset: gdal.Dataset, base: dict[str, int]) -> list
 def _tiff_layout(path: str, dataset: gdal.Dataset) -> Layout:
     description = dataset.GetMetadataItem('TIFFTAG_IMAGEDESCRIPTION') or ''
     magnification, mm = _aperio_scale(description)
-    if not _has_other_pages(dataset):
+    if not _has_other_pages(dataset, description):
         return Layout((Frame(path),), magnification=magnification, mm=mm)
     pages = _pages(path)
     if '<OME' in description[:2000]:
@@ -140,12 +140,17 @@ def _tiff_layout(path: str, dataset: gdal.Dataset) -> Layout:
         if ome is not None:
             return ome
     main = pages[0]
-    frames = [Frame(path, *_writer_frame(main['dataset']))]
-    levels, associated = [], {}
     kinds = _name_aperio_pages([
         page['dataset'].GetMetadataItem(ASSOCIATED_METADATA_KEY)
         or _classify(page, main, number, description)
         for number, page in enumerate(pages[1:], start=2)])
+    # GDAL calls any page flagged as a reduced image an overview, labels and macros of the
+    # slide's shape included: then the main image is read as page 1 alone (no overviews), and
+    # its levels are the pages classified here.
+    not_levels = {page['ifd'] for page, kind in zip(pages[1:], kinds) if kind != 'level'}
+    main_path = main['path'] if _overview_pages(dataset) & not_levels else path
+    frames = [Frame(main_path, *_writer_frame(main['dataset']))]
+    levels, associated = [], {}
     for page, kind in zip(pages[1:], kinds):
         if kind == 'frame':
             frames.append(Frame(page['path'], *_writer_frame(page['dataset'])))
@@ -158,14 +163,23 @@ def _tiff_layout(path: str, dataset: gdal.Dataset) -> Layout:
                   _writer_units(main['dataset']))
 
 
-def _has_other_pages(dataset: gdal.Dataset) -> bool:
-    """Whether GDAL lists more pages, or calls pages of another shape overviews (SVS)."""
-    if dataset.GetMetadata('SUBDATASETS'):
+def _has_other_pages(dataset: gdal.Dataset, description: str) -> bool:
+    """Whether GDAL lists more pages, calls pages of another shape overviews, or the file is a
+    whole-slide image (Aperio), whose label and macro GDAL may call overviews whatever their
+    shape."""
+    if dataset.GetMetadata('SUBDATASETS') or description.startswith('Aperio'):
         return True
     band = dataset.GetRasterBand(1)
     aspect = dataset.RasterXSize / dataset.RasterYSize
     return any(abs(band.GetOverview(i).XSize / band.GetOverview(i).YSize - aspect) > 0.02 * aspect
                for i in range(band.GetOverviewCount()))
+
+
+def _overview_pages(dataset: gdal.Dataset) -> set[str]:
+    """The IFD offsets of the pages GDAL presents as overviews of ``dataset``."""
+    band = dataset.GetRasterBand(1)
+    return {band.GetOverview(i).GetMetadataItem('IFD_OFFSET', 'TIFF') or ''
+            for i in range(band.GetOverviewCount())} - {''}
 
 
 def _pages(path: str) -> list[dict[str, Any]]:
@@ -180,6 +194,7 @@ def _pages(path: str) -> list[dict[str, Any]]:
             pages.append({'path': page_path, 'dataset': page, 'width': page.RasterXSize,
                           'height': page.RasterYSize, 'bands': page.RasterCount,
                           'block': tuple(page.GetRasterBand(1).GetBlockSize()),
+                          'ifd': page.GetRasterBand(1).GetMetadataItem('IFD_OFFSET', 'TIFF'),
                           'description': page.GetMetadataItem('TIFFTAG_IMAGEDESCRIPTION') or ''})
     return pages
 
@@ -194,14 +209,16 @@ def _classify(page: dict[str, Any], main: dict[str, Any], number: int, main_desc
     tiled = page['block'][0] != page['width']
     same_aspect = abs(page['width'] / page['height'] - main['width'] / main['height']) \
         <= 0.02 * main['width'] / main['height']
+    # Aperio's thumbnail is the second page, in strips (a tiled second page is a pyramid page).
+    thumbnail = _is_aperio_thumbnail(number, main_description) and not tiled
     if named is None and same_aspect and page['width'] < main['width'] and \
-            (tiled or page['width'] > 1024) and not _is_aperio_thumbnail(number, main_description):
+            (tiled or page['width'] > 1024) and not thumbnail:
         return 'level'
     if max(page['width'], page['height']) > MAX_ASSOCIATED_SIZE:
         return ''
     if named:
         return named
-    if _is_aperio_thumbnail(number, main_description):
+    if thumbnail:
         return 'thumbnail'
     if main_description.startswith('Aperio') and not tiled:
         return 'unnamed'

@@ -8,15 +8,17 @@ GDAL picks the overview and resamples. Rasters without enough overviews get a sy
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 from osgeo import gdal, gdal_array
 
-from . import errors
+from . import blocks, errors
 from .env import Env, gdal_errors, read_options
 from .grid import Window
 from .options import Resampling
@@ -44,6 +46,9 @@ _INTERPRETATIONS = {
 
 #: How much coarser than asked a level may be and still be read (GDAL's RasterIO rule).
 OVERVIEW_MARGIN = 0.1
+#: A warp reads a synthesized pyramid only for rasters longer than this (a zoomed-out tile of a
+#: smaller one decodes at most a few dozen blocks without one).
+WARP_PYRAMID_MIN_SIZE = 4096
 #: A pyramid is synthesized when the coarsest stored level is longer than this many tiles...
 PYRAMID_MIN_TILES = 2
 #: ...and a read needs at least this much more decimation than the best stored level gives.
@@ -137,10 +142,13 @@ class Raster:
     """
 
     def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
-                 level_paths: tuple[str, ...] = (), remote: bool | None = None):
+                 level_paths: tuple[str, ...] = (), remote: bool | None = None,
+                 probe: bool = True):
         """``level_paths`` are datasets holding smaller copies of the image that GDAL does not
         present as overviews (the pyramid pages of a whole-slide TIFF); ``remote`` says whether
-        reads go over the network (by default: whether ``path`` does)."""
+        reads go over the network (by default: whether ``path`` does); ``probe`` decodes a
+        pixel at open (pointless for a virtual dataset over a file already probed: a warped
+        VRT would warp a block for it)."""
         self.path = path
         self.remote = is_remote(path) if remote is None else remote
         self._open_options = tuple(open_options)
@@ -156,7 +164,8 @@ class Raster:
                 page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
             levels += _levels_of(level_path, page, self.info.width, self.info.height)
         self._levels = sorted(levels, key=lambda level: level.factor_x)
-        self._check_decodes(dataset)
+        if probe:
+            self._check_decodes()
 
     # -- handles --------------------------------------------------------------------------------
     def dataset(self, level: _Level | None = None) -> gdal.Dataset:
@@ -201,6 +210,10 @@ class Raster:
                 return dataset
         return None
 
+    def _drop_handles(self) -> None:
+        """Forget this thread's handles (the next read opens the file again)."""
+        self._local.__dict__.pop('handles', None)
+
     def close(self) -> None:
         """Drop this thread's handles and remove a synthesized pyramid."""
         self._local = threading.local()
@@ -219,14 +232,15 @@ class Raster:
              resampling: Resampling = Resampling.NEAREST) -> np.ndarray:
         """Read ``window`` (base pixels, inside the raster; float offsets allowed) into an
         ``(out_height, out_width, bands)`` array of the raster's dtype, resampled with
-        ``resampling``."""
+        ``resampling``. A read that touches a damaged block raises
+        :class:`~geolargeimage.errors.CorruptDataError` naming the block, every time."""
         band_list = bands or list(range(1, self.info.band_count + 1))
         level = self._level_for(window, out_width, out_height)
         kernel = self.resolve_resampling(resampling, window, out_width, out_height, band_list)
         if kernel is Resampling.NEAREST and (out_width > window.width or out_height > window.height):
             return self._read_enlarged(window, out_width, out_height, band_list)
         algorithm = _GRIORA[kernel]
-        with gdal_errors(self.path), Env(**read_options(self.remote)):
+        with self._reading(level, window, band_list):
             data = self.dataset(level).ReadAsArray(
                 *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
                 band_list=band_list, resample_alg=algorithm, interleave='pixel')
@@ -242,7 +256,7 @@ class Raster:
         rows = np.clip(rows.astype(np.int64), 0, self.info.height - 1)
         covering = Window(int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1),
                           int(rows[-1] - rows[0] + 1))
-        with gdal_errors(self.path), Env(**read_options(self.remote)):
+        with self._reading(self._levels[0], covering, band_list):
             data = self.dataset().ReadAsArray(
                 covering.col_off, covering.row_off, covering.width, covering.height,
                 band_list=band_list, interleave='pixel')
@@ -255,10 +269,75 @@ class Raster:
         Wraps ``GetMaskBand().ReadAsArray``; nearest-neighbour, like the mask itself.
         """
         level = self._level_for(window, out_width, out_height)
-        with gdal_errors(self.path), Env(**read_options(self.remote)):
+        with self._reading(level, window, [1]):
             mask = self.dataset(level).GetRasterBand(1).GetMaskBand()
             return mask.ReadAsArray(*_level_window(window, level), buf_xsize=out_width,
                                     buf_ysize=out_height)
+
+    def sample(self, out_width: int, out_height: int) -> np.ndarray:
+        """The whole raster decimated (nearest) to ``out_width`` × ``out_height``, for
+        statistics, leaving out damaged blocks.
+
+        Returns ``(out_height, out_width, bands)`` when every block decodes; otherwise the pieces
+        under whole blocks that decode, flattened into ``(1, n, bands)`` (statistics need the
+        values, not their places). Raises the read's error when no piece decodes.
+        """
+        window = Window(0, 0, self.info.width, self.info.height)
+        try:
+            return self.read(window, out_width, out_height)
+        except errors.RemoteAccessError:
+            raise
+        except errors.GDALError as exc:
+            failure = exc
+        level = self._level_for(window, out_width, out_height)
+        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
+        pieces = []
+        for piece, piece_width, piece_height in blocks.sample_pieces(
+                self.info.width, self.info.height, out_width, out_height,
+                block_width * level.factor_x, block_height * level.factor_y):
+            try:
+                pixels = self.read(piece, piece_width, piece_height)
+            except errors.GDALError:
+                continue
+            pieces.append(pixels.reshape(1, -1, self.info.band_count))
+        if not pieces:
+            raise failure
+        return np.concatenate(pieces, axis=1)
+
+    @contextlib.contextmanager
+    def _reading(self, level: _Level, window: Window, band_list: list[int]) -> Iterator[None]:
+        """One read of ``window`` (base pixels) from ``level``: GDAL's errors become ours, and a
+        failed read drops this thread's handles and names the damaged blocks.
+
+        Dropping the handles is what keeps a failure an error: when GDAL decodes a read's blocks
+        on several threads (``GDAL_NUM_THREADS``), a block that failed stays in the dataset's
+        block cache, and the next read of it returns made-up pixels without a word.
+        """
+        try:
+            with gdal_errors(self.path), Env(**read_options(self.remote)):
+                yield
+        except errors.SourceError as exc:
+            self._drop_handles()
+            if not isinstance(exc, errors.GDALError):
+                raise
+            damaged = self._damaged_blocks(level, window, band_list)
+            if not damaged:
+                raise
+            raise errors.CorruptDataError(blocks.damage_message(
+                self.path, exc, damaged, self._level_name(level))) from exc
+
+    def _damaged_blocks(self, level: _Level, window: Window, band_list: list[int]) -> list[str]:
+        """The blocks of ``level`` under ``window`` (base pixels) that do not decode
+        (:func:`geolargeimage.blocks.damaged_blocks`)."""
+        return blocks.damaged_blocks(
+            self.path, level_path=level.path, overview=level.overview,
+            open_options=self._options(level.path), window=_level_window(window, level),
+            bands=band_list, remote=self.remote)
+
+    def _level_name(self, level: _Level) -> str:
+        """'the full-resolution image', 'overview 2 (250x175)' or a level page's path."""
+        size = (round(self.info.width / level.factor_x), round(self.info.height / level.factor_y))
+        return blocks.level_name(self.path, level.path, level.overview, size)
 
     def resolve_resampling(self, resampling: Resampling, window: Window, out_width: int,
                            out_height: int, band_list: list[int]) -> Resampling:
@@ -298,13 +377,25 @@ class Raster:
         return best
 
     def warp_source(self) -> str:
-        """The path a warp should read: the raster, or its synthesized pyramid when the raster
-        has no overviews at all (the pyramid is then a full-resolution VRT with overviews)."""
+        """The path a warp should read: the raster, or, when it is longer than
+        :data:`WARP_PYRAMID_MIN_SIZE` and has no overviews at all, its synthesized pyramid (a
+        full-resolution VRT with overviews). Warps of smaller rasters read the file itself, so
+        they equal ``gdal.Warp`` of the file."""
         stored = [level for level in self._levels if level.path == self.path]
-        if len(stored) == 1 and self._needs_pyramid():
+        large = max(self.info.width, self.info.height) > WARP_PYRAMID_MIN_SIZE
+        if len(stored) == 1 and large and self._needs_pyramid():
             self._build_pyramid()
         full_resolution_pyramid = self._pyramid is not None and len(stored) == 1
         return self._pyramid.vrt_path if full_resolution_pyramid else self.path
+
+    def warp_factors(self) -> tuple[float, ...]:
+        """Base pixels per pixel of each level a warp of :meth:`warp_source` can read (1 and its
+        overviews), finest first."""
+        path = self.warp_source()
+        factors = {1.0} | {level.factor_x for level in self._levels if level.path == path}
+        if path != self.path:
+            factors |= {level.factor_x for level in self._levels if level.path == self.path}
+        return tuple(sorted(factors))
 
     def _needs_pyramid(self) -> bool:
         if self._pyramid is not None or not self._synthesize:
@@ -331,22 +422,49 @@ class Raster:
             while max(width, height) / factor > 128:
                 factor *= 2
                 factors.append(factor)
-            pyramid = build_pyramid(
-                self.path, overview_level=coarsest.overview, factors=factors or [2],
-                resampling='nearest' if self.info.bands[0].color_table else 'average',
-                estimated_bytes=width * height * self.info.band_count * self.info.dtype.itemsize // 12,
-                remote=self.remote)
+            try:
+                pyramid = build_pyramid(
+                    self.path, overview_level=coarsest.overview, factors=factors or [2],
+                    resampling='nearest' if self.info.bands[0].color_table else 'average',
+                    estimated_bytes=width * height * self.info.band_count
+                    * self.info.dtype.itemsize // 12, remote=self.remote)
+            except errors.GDALError as exc:
+                # A damaged block under the decimation: coarse reads decode the stored level
+                # instead (slower), so only those that touch the damage fail.
+                self._synthesize = False
+                warnings.warn(errors.NoOverviewsWarning(
+                    f'{self.path}: overviews could not be synthesized, coarse reads decode the '
+                    f'stored level ({exc})'), skip_file_prefixes=(os.path.dirname(__file__),))
+                return
             with gdal_errors(self.path, 'open'):
                 levels = _levels_of(pyramid.vrt_path, gdal.Open(pyramid.vrt_path),
                                     self.info.width, self.info.height)
             self._levels = sorted([*self._levels, *levels[1:]], key=lambda level: level.factor_x)
             self._pyramid = pyramid
 
-    def _check_decodes(self, dataset: gdal.Dataset) -> None:
-        """Decode one pixel through the smallest overview, so a file whose data cannot be read
-        fails at open rather than at the first tile (one block; in a COG it is in the header)."""
-        with gdal_errors(self.path, 'decode'), Env(**read_options(self.remote)):
-            dataset.ReadRaster(0, 0, self.info.width, self.info.height, 1, 1, band_list=[1])
+    def _check_decodes(self) -> None:
+        """Decode one pixel, so a file whose data cannot be read at all (a codec GDAL lacks, a
+        file cut short) fails at open rather than at the first tile.
+
+        The pixel comes through the smallest overview (one block; in a COG it is in the
+        header). Should that block not decode, the first and the last full-resolution blocks
+        are tried, and the file opens if one of them does: one damaged block fails the reads
+        that touch it, not the file.
+        """
+        width, height = self.info.width, self.info.height
+        probes = ((0, 0, width, height), (0, 0, 1, 1), (width - 1, height - 1, 1, 1))
+        failure: errors.GDALError | None = None
+        for col_off, row_off, probe_width, probe_height in probes:
+            try:
+                with gdal_errors(self.path, 'decode'), Env(**read_options(self.remote)):
+                    self.dataset().ReadRaster(col_off, row_off, probe_width, probe_height, 1, 1,
+                                              band_list=[1])
+                return
+            except errors.GDALError as exc:
+                self._drop_handles()  # a failed block may stay cached (see _reading)
+                failure = failure or exc
+        assert failure is not None
+        raise failure
 
 
 def _level_window(window: Window, level: _Level) -> tuple[float, float, float, float]:

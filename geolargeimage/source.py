@@ -103,6 +103,10 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         size = size or self._layout.mm or resolution_tag_mm(self._raster.info.metadata)
         self.mm_x, self.mm_y = size if size else (None, None)
         self.magnification = self._layout.magnification
+        if self.magnification is None and self.mm_x and not self.geospatial:
+            # large_image's estimate for microscope images that state a pixel size but no
+            # objective: 10x is 1 µm pixels. Ground pixels have no magnification.
+            self.magnification = 0.01 / self.mm_x
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.largeImagePath!r} {self.sizeX}x{self.sizeY}>'
@@ -206,6 +210,8 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         """The level matching a magnification or a pixel size in mm (large_image's rules)."""
         max_level = self.levels - 1
         ratios = []
+        if magnification and self.magnification:
+            ratios.append(round(math.log2(magnification / self.magnification), 4))
         for wanted, native in ((mm_x, self.mm_x), (mm_y, self.mm_y)):
             if wanted and native:
                 ratios.append(round(math.log2(native / wanted), 4))
@@ -387,32 +393,49 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
     def _scale_level(self, scale: ScaleSpec) -> float:
         if scale.level is not None:
             return scale.level
-        if scale.magnification is not None and scale.mm_x is None and scale.mm_y is None:
-            raise errors.OptionsError('scale magnification needs a magnification, which GDAL '
-                                      'rasters do not have; use mm_x/mm_y or level')
-        level = self.getLevelForMagnification(mm_x=scale.mm_x, mm_y=scale.mm_y,
-                                              exact=scale.exact, rounding=None)
+        if scale.magnification is not None and self.magnification is None \
+                and scale.mm_x is None and scale.mm_y is None:
+            raise errors.OptionsError(
+                f'scale magnification {scale.magnification:g} needs the image\'s magnification, '
+                'which this image does not have (no objective or pixel size is stated, or it is '
+                'georeferenced); use mm_x/mm_y or level')
+        level = self.getLevelForMagnification(scale.magnification, mm_x=scale.mm_x,
+                                              mm_y=scale.mm_y, exact=scale.exact, rounding=None)
         if level is None:
             raise errors.RangeError(f'No level matches scale {scale} exactly')
         return level
 
     def _read_plan(self, plan: RegionPlan, resampling: Resampling, frame: int,
                    style: Any) -> np.ndarray:
-        if plan.window.empty or not plan.width or not plan.height:
-            return np.zeros((0, 0, self.bandCount), dtype=self.dtype)
-        return self._pixels(plan.window, plan.width, plan.height, frame, resampling, style)
+        """The pixels of ``plan``. A plan with no output pixels (a region 0 wide or high, or
+        narrower than one output pixel) gives an empty array that keeps the other side's size,
+        with the dtype and bands of what a read gives: those of one pixel read through the same
+        layer and style, so projected alpha bands and styled RGBA are right too."""
+        if not (plan.window.empty or not plan.width or not plan.height):
+            return self._pixels(plan.window, plan.width, plan.height, frame, resampling, style)
+        rows = plan.height if plan.window.height else 0
+        cols = plan.width if plan.window.width else 0
+        corner = Window(min(plan.window.col_off, self.sizeX - 1),
+                        min(plan.window.row_off, self.sizeY - 1), 1, 1)
+        sample = self._pixels(corner, 1, 1, frame, Resampling.NEAREST, style)
+        return np.zeros((rows, cols, sample.shape[2]), dtype=sample.dtype)
 
     def _deliver(self, pixels: np.ndarray, window: Window, fmt: TileFormat,
                  encoding: EncodeOptions, fill: Fill | None = None, frame: int = 0,
                  styled: bool = False) -> tuple[Any, str]:
         """Hand raw pixels back as numpy, a Pillow image or encoded bytes; ``fill`` letterboxes
-        pictures (numpy keeps the stored values only)."""
+        pictures (numpy keeps the stored values only). Empty pixels are an empty array, and a
+        RangeError for the other formats: no image format holds 0 pixels (large_image's
+        0-byte 'image/jpeg' is not a JPEG any reader opens)."""
         if fmt is TileFormat.NUMPY:
             return pixels, TileFormat.NUMPY.value
         if pixels.size == 0:
-            if fmt is TileFormat.PIL:
-                return to_pil(np.zeros(pixels.shape[:2] + (3,), np.uint8)), TileFormat.PIL.value
-            return ImageBytes(b'', encoding.encoding.mimetype), encoding.encoding.mimetype
+            wanted = 'a Pillow image' if fmt is TileFormat.PIL \
+                else f'a {encoding.encoding.value} image'
+            raise errors.RangeError(
+                f'The region is empty: its {window.width} x {window.height} base pixels give '
+                f'{pixels.shape[1]} x {pixels.shape[0]} output pixels, and {wanted} needs at '
+                f"least one; use format='numpy' for an empty array")
         mask = self._mask(window, pixels.shape[1], pixels.shape[0], frame)
         picture = self._picture(pixels, styled, mask, frame)
         if fill is not None:

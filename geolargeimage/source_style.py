@@ -72,15 +72,15 @@ class StyleMethods:
 
     # -- statistics -----------------------------------------------------------------------------
     def _frame_sample(self, frame: int) -> np.ndarray:
-        """Raw pixels of the whole frame, at most STATISTICS_SAMPLE_SIZE on a side (cached)."""
+        """Raw pixels of the whole frame, at most STATISTICS_SAMPLE_SIZE on a side (cached);
+        damaged blocks are left out (one of them must not make the metadata fail)."""
         sample = self._samples.get(frame)
         if sample is None:
             raster: Raster = self._frame_raster(frame)
             info = raster.info
             scale = min(1.0, STATISTICS_SAMPLE_SIZE / max(info.width, info.height))
             width, height = max(1, round(info.width * scale)), max(1, round(info.height * scale))
-            sample = raster.read(Window(0, 0, info.width, info.height), width, height,
-                                 resampling=Resampling.NEAREST)
+            sample = raster.sample(width, height)
             with self._sample_lock:
                 sample = self._samples.setdefault(frame, sample)
         return sample
