@@ -14,11 +14,13 @@ from typing import Any
 from .errors import OutputSizeError
 
 #: Defaults: the largest output a request may produce (pixels), whether ``open`` shares sources,
-#: and how many sources it keeps.
+#: how many sources it keeps, and the error threshold (pixels) of the transformer projected reads
+#: warp with (GDAL's default; 0 is exact).
 DEFAULTS: dict[str, Any] = {
     'max_output_pixels': 1 << 28,
     'cache_sources': True,
     'cache_tilesource_maximum': 64,
+    'warp_error_threshold': 0.125,
 }
 _values: dict[str, Any] = {}
 _lock = threading.Lock()

@@ -9,12 +9,20 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
+import pyproj
 from osgeo import gdal, osr
 
 from .errors import OptionsError
 
 #: Latitude where web mercator's square world ends.
 WEB_MERCATOR_LAT_LIMIT = 85.0511287798066
+#: Points per edge of a densified box (GDAL's and rio-tiler's default).
+DENSIFY_POINTS = 21
+#: Points per side of the grid that bounds a box whose corners are off the Earth.
+SAMPLE_POINTS = 41
+#: Bisection steps that find the edge of the part of a box that transforms (1/2**30 of a step).
+BISECTIONS = 30
 #: Names that mean WGS84 longitude/latitude.
 WGS84_NAMES = ('wgs84', '4326', 'epsg:4326', 'crs84', 'ogc:crs84')
 
@@ -61,6 +69,30 @@ def srs_from_wkt(wkt: str) -> osr.SpatialReference:
     return srs
 
 
+def horizontal(srs: osr.SpatialReference) -> osr.SpatialReference:
+    """The horizontal part of a compound CRS (horizontal + vertical), else ``srs`` itself.
+
+    Tiles and bounds are 2-D: a vertical datum only makes PROJ look for a 3-D operation, which
+    degenerates boxes (``OSRStripVertical``).
+
+    >>> horizontal(parse_crs('EPSG:32618+5703')).GetAuthorityCode(None)
+    '32618'
+    """
+    if not srs.IsCompound():
+        return srs
+    flat = srs.Clone()
+    flat.StripVertical()
+    flat.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return flat
+
+
+def describe(srs: osr.SpatialReference) -> str:
+    """A short name of a CRS for messages: its authority code, else its name."""
+    code = srs.GetAuthorityCode(None)
+    name = srs.GetName() or 'unnamed CRS'
+    return f'{srs.GetAuthorityName(None)}:{code}' if code else f'{name!r} ({proj4(srs)})'
+
+
 def proj4(srs: osr.SpatialReference) -> str:
     """The PROJ.4 string of a CRS (large_image's ``srs`` in bounds)."""
     with gdal.quiet_errors():
@@ -73,7 +105,21 @@ def wgs84() -> osr.SpatialReference:
 
 @functools.lru_cache(maxsize=128)
 def _transformation(source_wkt: str, target_wkt: str) -> osr.CoordinateTransformation:
-    return osr.CoordinateTransformation(srs_from_wkt(source_wkt), srs_from_wkt(target_wkt))
+    source, target = srs_from_wkt(source_wkt), srs_from_wkt(target_wkt)
+    try:
+        with gdal.quiet_errors():
+            return osr.CoordinateTransformation(source, target)
+    except RuntimeError as exc:
+        # PROJ refuses, e.g., a Mars CRS to an Earth one; its last line says why.
+        reason = str(exc).strip().splitlines()[-1].removeprefix('May be caused by: ')
+        raise OptionsError(f'No coordinate operation from {describe(source)} to '
+                           f'{describe(target)}: {reason}') from None
+
+
+def check_transformable(source: osr.SpatialReference, target: osr.SpatialReference) -> None:
+    """Raise :class:`OptionsError` naming both CRSs when PROJ has no operation between them
+    (CRSs of different celestial bodies, for one)."""
+    _transformation(source.ExportToWkt(), target.ExportToWkt())
 
 
 def transform_points(source: osr.SpatialReference, target: osr.SpatialReference,
@@ -95,11 +141,108 @@ def transform_points(source: osr.SpatialReference, target: osr.SpatialReference,
 
 def transform_bounds(source: osr.SpatialReference, target: osr.SpatialReference,
                      bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """(xmin, ymin, xmax, ymax) of ``bounds`` in ``target``, densified along the edges
-    (``osr.CoordinateTransformation.TransformBounds``)."""
+    """(xmin, ymin, xmax, ymax) of ``bounds`` in ``target``, densified along the edges with
+    :data:`DENSIFY_POINTS` points (``osr.CoordinateTransformation.TransformBounds``).
+
+    GDAL's conventions hold: into a geographic CRS, a box crossing the antimeridian has
+    ``xmin > xmax`` and one holding a pole reaches ±90. Where the box's corners are not on the
+    Earth (a geostationary full disk), the edges say nothing, so a grid of
+    :data:`SAMPLE_POINTS`² points over the box is transformed and the finite ones bound it.
+    Into web mercator the box goes through longitude/latitude, clipped to ±85.0511°.
+    """
+    if is_mercator(target) and not is_mercator(source):
+        west, south, east, north = transform_bounds(source, wgs84(), bounds)
+        south = max(south, -WEB_MERCATOR_LAT_LIMIT)
+        north = min(north, WEB_MERCATOR_LAT_LIMIT)
+        if south >= north:
+            return (math.nan,) * 4
+        (x0, y0), (x1, y1) = transform_points(wgs84(), target, [(west, south), (east, north)])
+        if west < east and x0 >= x1:  # east = 180 folds onto -180
+            x1 = -x0
+        return x0, y0, x1, y1
     transformation = _transformation(source.ExportToWkt(), target.ExportToWkt())
-    with gdal.quiet_errors():
-        return tuple(transformation.TransformBounds(*bounds, 21))
+    xmin, ymin, xmax, ymax = bounds
+    corners = transform_points(source, target, [(xmin, ymin), (xmin, ymax), (xmax, ymin),
+                                                (xmax, ymax)])
+    result = None
+    if all(math.isfinite(x) for x, _ in corners):
+        with gdal.quiet_errors():
+            try:
+                result = tuple(transformation.TransformBounds(*bounds, DENSIFY_POINTS))
+            except RuntimeError:
+                pass
+    result = result or _sampled_bounds(source, target, bounds)
+    return _wrapped_longitudes(result) if target.IsGeographic() else result
+
+
+def _wrapped_longitudes(bounds: tuple[float, float, float, float]
+                        ) -> tuple[float, float, float, float]:
+    """Longitudes put in [-180, 180], so a box past ±180 crosses the antimeridian (west > east).
+
+    >>> _wrapped_longitudes((170.0, 0.0, 190.0, 10.0)), _wrapped_longitudes((-180.5, 0, 179.5, 1))
+    ((170.0, 0.0, -170.0, 10.0), (-180.0, 0, 180.0, 1))
+    """
+    west, south, east, north = bounds
+    if east - west >= 360 - 1e-9:
+        return -180.0, south, 180.0, north
+    if west < -180:
+        west += 360
+    if east > 180:
+        east -= 360
+    return west, south, east, north
+
+
+def _sampled_bounds(source: osr.SpatialReference, target: osr.SpatialReference,
+                    bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """Bounds of the part of ``bounds`` that transforms: a grid of :data:`SAMPLE_POINTS`²
+    points, plus, between each point that transforms and a neighbour that does not, the edge
+    of the transformable part found by bisection (the limb of a geostationary disk, which a
+    grid alone misses by up to a step). NaN when no point transforms. Vectorized through
+    pyproj, which returns infinity for a point it cannot transform."""
+    to_target = _pyproj_transformer(source.ExportToWkt(), target.ExportToWkt())
+    xmin, ymin, xmax, ymax = bounds
+    xs, ys = np.meshgrid(np.linspace(xmin, xmax, SAMPLE_POINTS),
+                         np.linspace(ymin, ymax, SAMPLE_POINTS))
+
+    def valid(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tx, ty = to_target.transform(x, y, errcheck=False)
+        return np.isfinite(tx) & np.isfinite(ty), tx, ty
+
+    ok, tx, ty = valid(xs, ys)
+    if not ok.any():
+        return (math.nan,) * 4
+    found_x, found_y = [tx[ok]], [ty[ok]]
+    index = np.arange(ok.size).reshape(ok.shape)
+    for axis in (0, 1):
+        for shift in (-1, 1):
+            neighbour = np.roll(index, shift, axis=axis)
+            edge = ok & ~ok.flat[neighbour]
+            wrapped = [slice(None), slice(None)]
+            wrapped[axis] = -1 if shift == -1 else 0  # np.roll wraps around: no neighbour
+            edge[tuple(wrapped)] = False
+            good_x, good_y = xs[edge], ys[edge]
+            bad_x, bad_y = xs.flat[neighbour[edge]], ys.flat[neighbour[edge]]
+            for _ in range(BISECTIONS):
+                mid_x, mid_y = (good_x + bad_x) / 2, (good_y + bad_y) / 2
+                mid_ok = valid(mid_x, mid_y)[0]
+                good_x, bad_x = np.where(mid_ok, mid_x, good_x), np.where(mid_ok, bad_x, mid_x)
+                good_y, bad_y = np.where(mid_ok, mid_y, good_y), np.where(mid_ok, bad_y, mid_y)
+            edge_ok, edge_x, edge_y = valid(good_x, good_y)
+            found_x.append(edge_x[edge_ok])
+            found_y.append(edge_y[edge_ok])
+    all_x, all_y = np.concatenate(found_x), np.concatenate(found_y)
+    return float(all_x.min()), float(all_y.min()), float(all_x.max()), float(all_y.max())
+
+
+@functools.lru_cache(maxsize=64)
+def _pyproj_transformer(source_wkt: str, target_wkt: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(source_wkt),
+                                       pyproj.CRS.from_wkt(target_wkt), always_xy=True)
+
+
+def is_mercator(srs: osr.SpatialReference) -> bool:
+    """Web mercator or another mercator whose world ends at ±85.0511° (large_image's grid)."""
+    return '+proj=merc' in proj4(srs)
 
 
 def same_crs(first: osr.SpatialReference, second: osr.SpatialReference) -> bool:

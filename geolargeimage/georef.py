@@ -7,6 +7,8 @@ resolution tags give the physical size of scanned or microscope images.
 
 from __future__ import annotations
 
+import math
+
 from osgeo import gdal, osr
 from pyproj import Geod
 
@@ -93,11 +95,49 @@ def native_geotransform(dataset: gdal.Dataset) -> tuple[float, ...] | None:
     return tuple(geotransform) if geotransform else None
 
 
-def resolution_in(dataset: gdal.Dataset, target_wkt: str) -> float | None:
-    """Size of the raster's centre pixel in ``target_wkt`` units (the shorter side), or None.
-
-    Goes through ``gdal.Transformer`` with ``DST_SRS``, so GCPs and RPCs are honoured.
+def gcp_outline(dataset: gdal.Dataset, points_per_edge: int = 21
+                ) -> tuple[dict[str, tuple[float, float]], list[tuple[float, float]]] | None:
+    """For a raster georeferenced by GCPs only: its corners (ul, ur, ll, lr) and its outline
+    (``points_per_edge`` points on each pixel edge) in the GCPs' CRS, through the GCP
+    transformer ``gdal.Warp`` uses (``gdal.Transformer``: a polynomial of the order the GCP
+    count allows), not the affine fit. None for other rasters.
     """
+    if dataset.GetGeoTransform(can_return_null=True) is not None or not dataset.GetGCPCount():
+        return None
+    width, height = dataset.RasterXSize, dataset.RasterYSize
+    steps = [i / (points_per_edge - 1) for i in range(points_per_edge)]
+    edge = ([(u * width, 0.0) for u in steps] + [(u * width, float(height)) for u in steps]
+            + [(0.0, v * height) for v in steps] + [(float(width), v * height) for v in steps])
+    corners = {'ul': (0.0, 0.0), 'ur': (float(width), 0.0), 'll': (0.0, float(height)),
+               'lr': (float(width), float(height))}
+    try:
+        with gdal.quiet_errors():
+            transformer = gdal.Transformer(dataset, None, [])
+            mapped, success = transformer.TransformPoints(0, list(corners.values()) + edge)
+    except RuntimeError:
+        return None
+    if not all(success):
+        return None
+    points = [(x, y) for x, y, *_ in mapped]
+    return dict(zip(corners, points[:4])), points[4:]
+
+
+def resolution_in(dataset: gdal.Dataset, target_wkt: str) -> float | None:
+    """Size of a native pixel in ``target_wkt`` units, or None.
+
+    The finer of two estimates, each of which fails on a class of files: the centre pixel's
+    shorter side (wrong where the centre is a pole of the target, as in a polar scene in web
+    mercator) and the resolution of GDAL's suggested warp output (``gdal.Warp`` to a VRT with
+    no bounds; far too coarse for a raster crossing the antimeridian, whose suggested extent is
+    the whole world). Both go through ``gdal.Transformer``, so GCPs and RPCs are honoured.
+    """
+    estimates = [size for size in (_centre_pixel_size(dataset, target_wkt),
+                                   _suggested_resolution(dataset, target_wkt))
+                 if size is not None and math.isfinite(size) and size > 0]
+    return min(estimates) if estimates else None
+
+
+def _centre_pixel_size(dataset: gdal.Dataset, target_wkt: str) -> float | None:
     try:
         with gdal.quiet_errors():
             transformer = gdal.Transformer(dataset, None, [f'DST_SRS={target_wkt}'])
@@ -109,5 +149,15 @@ def resolution_in(dataset: gdal.Dataset, target_wkt: str) -> float | None:
     if not all(ok for ok, _ in points):
         return None
     (x0, y0, _), (x1, y1, _), (x2, y2, _) = (point for _, point in points)
-    sides = [((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, ((x2 - x0) ** 2 + (y2 - y0) ** 2) ** 0.5]
+    sides = [math.hypot(x1 - x0, y1 - y0), math.hypot(x2 - x0, y2 - y0)]
     return min(sides) or None
+
+
+def _suggested_resolution(dataset: gdal.Dataset, target_wkt: str) -> float | None:
+    try:
+        with gdal.quiet_errors():
+            suggested = gdal.Warp('', dataset, format='VRT', dstSRS=target_wkt)
+    except RuntimeError:
+        return None
+    geotransform = suggested.GetGeoTransform()
+    return min(abs(geotransform[1]), abs(geotransform[5]))

@@ -1,33 +1,47 @@
-"""A raster seen in a world tile grid: warped VRTs built once, read window by window.
+"""A raster seen in a world tile grid: each zoom level is its own warped VRT, built on first use.
 
-The raster's footprint in the grid's projection is covered by one warped VRT (two when it
-crosses the antimeridian), aligned to 256-pixel blocks of the finest level. A read of any world
-window reads the parts that touch data and leaves the rest transparent (alpha 0), so tiles
-outside the data never fail and tiles inside are seamless for every kernel.
+The rule every read keeps: a window of the grid read at ``out_width`` × ``out_height`` equals
+``gdal.Warp`` of the source over that window's bounds at that size (``dstAlpha=True``, the
+view's kernel and transformer error threshold). Windows on the pixel grid of a zoom level (every
+tile, every region at a power-of-two scale) are read 1:1 from that zoom's warped VRT, which covers
+the raster's footprint aligned to 256-pixel blocks: a zoom's VRT is built once and warps only the
+blocks a read touches, so a tile is never resampled twice. Any other window is warped directly at
+its own size. Where no data lies, every band is 0 (so alpha is transparent), and tiles outside
+the footprint never fail.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-from osgeo import osr
+from osgeo import gdal, osr
 
-from . import crs
+from . import config, crs
+from .env import Env, gdal_errors, read_options
 from .grid import Window
 from .options import Resampling
-from .reader import Raster, RasterInfo
-from .vrt import build_warped_vrt
+from .reader import OVERVIEW_MARGIN, Raster, RasterInfo
+from .vrt import build_warped_vrt, remove_virtual
 from .world import TILE_SIZE, WorldGrid
 
-#: World-pixel alignment of the warped VRTs (a block of the finest level).
+#: World-pixel alignment of each zoom's warped VRTs (a block of that zoom).
 ALIGNMENT = TILE_SIZE
+#: Pixels around the densified footprint that are warped too (a bowed edge between two of its
+#: points, GCP residuals).
+MARGIN = 2
+#: Largest side of a zoom's warped VRT; past it (deep zooms of large footprints) each read is
+#: warped on its own. GDAL's raster sizes are 32-bit integers.
+MAX_VRT_SIDE = 1 << 30
 
 
 @dataclass(frozen=True)
 class Piece:
-    """One warped VRT and where it lies in world pixels."""
+    """One warped VRT of a zoom and where it lies in that zoom's pixels."""
 
     raster: Raster
     window: Window
@@ -56,33 +70,39 @@ def lonlat_spans(west: float, east: float) -> list[tuple[float, float]]:
 def footprint(native_srs: osr.SpatialReference, native_bounds: tuple[float, float, float, float],
               grid: WorldGrid) -> list[tuple[float, float, float, float]]:
     """The raster's footprint in the grid's projection as one box, or two when it crosses the
-    antimeridian of a world grid that wraps (web mercator, EPSG:4326)."""
+    antimeridian of a world grid that wraps (web mercator, EPSG:4326); none when it lies
+    outside the grid (beyond web mercator's latitudes).
+
+    Bounds are densified (:func:`geolargeimage.crs.transform_bounds`), so a bowed edge is not
+    cut short.
+    """
     target = grid.srs
     wraps = grid.lat_limit is not None or target.IsGeographic()
     if not wraps:
-        return [crs.transform_bounds(native_srs, target, native_bounds)]
-    if native_srs.IsGeographic() and native_srs.IsSame(crs.wgs84()):
-        west, south, east, north = native_bounds
-    else:
-        west, south, east, north = crs.transform_bounds(native_srs, crs.wgs84(), native_bounds)
+        bounds = crs.transform_bounds(native_srs, target, native_bounds)
+        return [bounds] if all(map(math.isfinite, bounds)) else []
+    west, south, east, north = crs.transform_bounds(native_srs, crs.wgs84(), native_bounds)
     limit = grid.lat_limit or 90.0
     south, north = max(south, -limit), min(north, limit)
-    if south >= north:
+    if not south < north:
         return []
     return [crs.transform_bounds(crs.wgs84(), target, (w, south, e, north))
             for w, e in lonlat_spans(west, east)]
 
 
-def aligned_window(bounds: tuple[float, float, float, float], grid: WorldGrid) -> Window:
-    """World-pixel window covering ``bounds``, aligned outward to :data:`ALIGNMENT` pixels and
-    clipped to the world."""
+def covering_window(bounds: tuple[float, float, float, float],
+                    to_pixel: Callable[[float, float], tuple[float, float]], width: int,
+                    height: int, alignment: int) -> Window:
+    """Pixel window (of a grid ``width`` × ``height`` pixels, whose pixel of a point
+    ``to_pixel`` gives) covering ``bounds`` and :data:`MARGIN` pixels more, aligned outward to
+    ``alignment`` pixels and clipped to the grid."""
     xmin, ymin, xmax, ymax = bounds
-    col0, row0 = grid.to_pixel(xmin, ymax)
-    col1, row1 = grid.to_pixel(xmax, ymin)
-    col0 = max(0, math.floor(col0 / ALIGNMENT) * ALIGNMENT)
-    row0 = max(0, math.floor(row0 / ALIGNMENT) * ALIGNMENT)
-    col1 = min(grid.size_x, math.ceil(col1 / ALIGNMENT) * ALIGNMENT)
-    row1 = min(grid.size_y, math.ceil(row1 / ALIGNMENT) * ALIGNMENT)
+    col0, row0 = to_pixel(xmin, ymax)
+    col1, row1 = to_pixel(xmax, ymin)
+    col0 = max(0, math.floor((col0 - MARGIN) / alignment) * alignment)
+    row0 = max(0, math.floor((row0 - MARGIN) / alignment) * alignment)
+    col1 = min(width, math.ceil((col1 + MARGIN) / alignment) * alignment)
+    row1 = min(height, math.ceil((row1 + MARGIN) / alignment) * alignment)
     return Window(col0, row0, max(0, col1 - col0), max(0, row1 - row0))
 
 
@@ -90,31 +110,53 @@ class WarpedView:
     """Reads of world windows of a raster warped into a :class:`WorldGrid`.
 
     Offers the reading interface of :class:`~geolargeimage.reader.Raster` (``info``, ``read``),
-    with one more band: alpha.
+    with one more band: alpha. ``resampling`` is the open's kernel (``auto``: see
+    :meth:`kernel`); ``native_resolution`` is the size of a source pixel in the grid's units.
     """
 
     def __init__(self, source: Raster, grid: WorldGrid, native_srs: osr.SpatialReference,
-                 native_bounds: tuple[float, float, float, float], resampling: Resampling):
+                 native_bounds: tuple[float, float, float, float], resampling: Resampling,
+                 native_resolution: float | None = None):
         self.grid = grid
         self.source = source
-        self.pieces: list[Piece] = []
+        self.resampling = resampling
+        self._native_resolution = native_resolution
         self.footprint = footprint(native_srs, native_bounds, grid)
-        alpha_max = self.alpha_max = 65535 if source.info.dtype == np.uint16 else 255
-        warp_source = source.warp_source()
-        source_bounds = _pole_clamped_bounds(native_srs, source)
-        for bounds in self.footprint:
-            window = aligned_window(bounds, grid)
-            if window.empty:
-                continue
-            left, top = grid.from_pixel(window.col_off, window.row_off)
-            right, bottom = grid.from_pixel(window.right, window.bottom)
-            path = build_warped_vrt(warp_source, remote=source.remote, source_bounds=source_bounds, dst_wkt=grid.wkt,
-                                    bounds=(left, bottom, right, top),
-                                    resolution=grid.resolution(), resampling=resampling.value,
-                                    alpha_max=alpha_max)
-            self.pieces.append(Piece(Raster(path, synthesize=False, remote=source.remote), window))
-        self.info: RasterInfo = self.pieces[0].raster.info if self.pieces \
-            else _with_alpha(source.info)
+        self.alpha_max = 65535 if source.info.dtype == np.uint16 else 255
+        self._paletted = source.info.bands[0].color_table is not None
+        self._source_bounds = _pole_clamped_bounds(native_srs, source)
+        self._zooms: dict[tuple[int, Resampling], list[Piece] | None] = {}
+        self._lock = threading.Lock()
+        native = self._pieces(grid.max_level, self.kernel(grid.max_level, resampling))
+        self.info: RasterInfo = native[0].raster.info if native else _with_alpha(source.info)
+
+    @property
+    def error_threshold(self) -> float:
+        """The warper's transformer error threshold in pixels (config ``warp_error_threshold``;
+        GDAL's default 0.125 is about 2.6× faster than the exact 0)."""
+        return float(config.getConfig('warp_error_threshold'))
+
+    def kernel(self, zoom: float, resampling: Resampling) -> Resampling:
+        """The kernel a read at ``zoom`` (fractional for windows between zooms) warps with.
+
+        ``auto`` is nearest at and past the native zoom (the grid's finest level). Below it,
+        GDAL warps from the source level nearest the output's resolution; nearest is kept where
+        that level is at most twice as fine as the output (an overview: already an average of
+        the full resolution, so nearest does not alias, as rio-tiler serves COGs), and average
+        is used where it is finer (a raster without overviews, whose nearest warp would
+        alias). Paletted bands get nearest at every zoom: their values are categories."""
+        if resampling is not Resampling.AUTO:
+            return resampling
+        if self._paletted or zoom >= self.grid.max_level - 1e-9 or not self._native_resolution:
+            return Resampling.NEAREST
+        ratio = self.grid.resolution(zoom) / self._native_resolution
+        level = max((factor for factor in self._warp_factors
+                     if factor <= ratio * (1 + OVERVIEW_MARGIN)), default=1.0)
+        return Resampling.NEAREST if ratio <= 2 * level else Resampling.AVERAGE
+
+    @functools.cached_property
+    def _warp_factors(self) -> tuple[float, ...]:
+        return self.source.warp_factors()
 
     @property
     def footprint_window(self) -> Window | None:
@@ -132,31 +174,136 @@ class WarpedView:
 
     def read(self, window: Window, out_width: int, out_height: int, *,
              bands: list[int] | None = None,
-             resampling: Resampling = Resampling.NEAREST) -> np.ndarray:
-        """``window`` (world pixels) as ``(out_height, out_width, bands + alpha)``; where no data
-        lies, every band is 0 (so alpha is transparent)."""
+             resampling: Resampling = Resampling.AUTO) -> np.ndarray:
+        """``window`` (world pixels of the finest level; fractional past it) as
+        ``(out_height, out_width, bands + alpha)``, equal to a direct warp of its bounds."""
         count = len(bands) if bands else self.info.band_count
+        scale = window.width / out_width
+        zoom = self.grid.max_level - math.log2(scale)
+        kernel = self.kernel(zoom, self.resampling if resampling is Resampling.AUTO else resampling)
+        if not self.footprint:
+            return np.zeros((out_height, out_width, count), dtype=self.info.dtype)
+        level = _grid_level(window, out_width, out_height, self.grid.max_level)
+        pieces = None if level is None else self._pieces(level, kernel)
+        if pieces is None:
+            return self._warp_window(window, out_width, out_height, kernel, bands)
         out = np.zeros((out_height, out_width, count), dtype=self.info.dtype)
-        scale_x, scale_y = window.width / out_width, window.height / out_height
-        for piece in self.pieces:
-            part = window.intersection(piece.window)
+        col_off, row_off = round(window.col_off / scale), round(window.row_off / scale)
+        wanted = Window(col_off, row_off, out_width, out_height)
+        for piece in pieces:
+            part = wanted.intersection(piece.window)
             if part.empty:
-                continue
-            col0 = round((part.col_off - window.col_off) / scale_x)
-            col1 = round((part.right - window.col_off) / scale_x)
-            row0 = round((part.row_off - window.row_off) / scale_y)
-            row1 = round((part.bottom - window.row_off) / scale_y)
-            if col1 <= col0 or row1 <= row0:
                 continue
             local = Window(part.col_off - piece.window.col_off, part.row_off - piece.window.row_off,
                            part.width, part.height)
-            out[row0:row1, col0:col1] = piece.raster.read(local, col1 - col0, row1 - row0,
-                                                          bands=bands, resampling=resampling)
+            out[part.row_off - row_off:part.bottom - row_off,
+                part.col_off - col_off:part.right - col_off] = piece.raster.read(
+                    local, part.width, part.height, bands=bands, resampling=Resampling.NEAREST)
+        return out
+
+    def _pieces(self, level: int, kernel: Resampling) -> list[Piece] | None:
+        """The warped VRTs of zoom ``level`` with ``kernel`` (built on first use), or None when
+        one would be too large to be a GDAL raster."""
+        key = (level, kernel)
+        if key not in self._zooms:
+            with self._lock:
+                if key not in self._zooms:
+                    self._zooms[key] = self._build_pieces(level, kernel)
+        return self._zooms[key]
+
+    def _build_pieces(self, level: int, kernel: Resampling) -> list[Piece] | None:
+        size_x, size_y = self.grid.size_at(level)
+        pieces = []
+        for window in self._data_windows(lambda x, y: self.grid.to_pixel(x, y, level),
+                                         size_x, size_y):
+            if max(window.width, window.height) > MAX_VRT_SIDE:
+                return None
+            left, top = self.grid.from_pixel(window.col_off, window.row_off, level)
+            right, bottom = self.grid.from_pixel(window.right, window.bottom, level)
+            path = self._warped_vrt((left, bottom, right, top), window.width, window.height,
+                                    kernel, block=True)
+            pieces.append(Piece(Raster(path, synthesize=False, remote=self.source.remote,
+                                       probe=False), window))
+        return pieces
+
+    def _data_windows(self, to_pixel: Callable[[float, float], tuple[float, float]],
+                      width: int, height: int) -> list[Window]:
+        """The windows of a ``width`` × ``height`` pixel grid that hold data: one per footprint
+        box, aligned to blocks. Where the data is narrower than a block, the window is the
+        data's own pixels instead: a whole block would reach far past the raster, into places
+        its CRS maps wildly (a UTM zone seen from the other side of the Earth), where the
+        approximate transformer, which checks one midpoint a row, interpolates source pixels."""
+        windows = []
+        for bounds in self.footprint:
+            tight = covering_window(bounds, to_pixel, width, height, 1)
+            if min(tight.width, tight.height) >= ALIGNMENT:
+                tight = covering_window(bounds, to_pixel, width, height, ALIGNMENT)
+            if not tight.empty:
+                windows.append(tight)
+        return windows
+
+    def _warped_vrt(self, bounds: tuple[float, float, float, float], width: int, height: int,
+                    kernel: Resampling, *, block: bool) -> str:
+        return build_warped_vrt(
+            self.source.warp_source(), remote=self.source.remote, source_bounds=self._source_bounds,
+            dst_wkt=self.grid.wkt, bounds=bounds, width=width, height=height,
+            resampling=kernel.value, alpha_max=self.alpha_max,
+            error_threshold=self.error_threshold, block=block)
+
+    def _warp_window(self, window: Window, out_width: int, out_height: int, kernel: Resampling,
+                     bands: list[int] | None) -> np.ndarray:
+        """A window off every zoom's pixel grid, warped directly at its own size (the parts of
+        it that hold data)."""
+        count = len(bands) if bands else self.info.band_count
+        out = np.zeros((out_height, out_width, count), dtype=self.info.dtype)
+        scale_x, scale_y = window.width / out_width, window.height / out_height
+
+        def to_output(x: float, y: float) -> tuple[float, float]:
+            col, row = self.grid.to_pixel(x, y)
+            return (col - window.col_off) / scale_x, (row - window.row_off) / scale_y
+
+        for part in self._data_windows(to_output, out_width, out_height):
+            left, top = self.grid.from_pixel(window.col_off + part.col_off * scale_x,
+                                             window.row_off + part.row_off * scale_y)
+            right, bottom = self.grid.from_pixel(window.col_off + part.right * scale_x,
+                                                 window.row_off + part.bottom * scale_y)
+            path = self._warped_vrt((left, bottom, right, top), part.width, part.height, kernel,
+                                    block=False)
+            try:
+                with gdal_errors(self.source.path), Env(**read_options(self.source.remote)):
+                    dataset = gdal.Open(path)
+                    data = dataset.ReadAsArray(band_list=bands, interleave='pixel')
+                    dataset = None
+            finally:
+                remove_virtual(path)
+            out[part.row_off:part.bottom, part.col_off:part.right] = data.reshape(
+                part.height, part.width, count)
         return out
 
     def close(self) -> None:
-        for piece in self.pieces:
-            piece.raster.close()
+        for pieces in self._zooms.values():
+            for piece in pieces or ():
+                piece.raster.close()
+                remove_virtual(piece.raster.path)
+        self._zooms = {}
+
+
+def _grid_level(window: Window, out_width: int, out_height: int, max_level: int) -> int | None:
+    """The zoom whose pixel grid ``window`` (finest-level pixels) lies on when read at this
+    output size, or None when it lies on no zoom's grid.
+
+    >>> _grid_level(Window(512, 256, 512, 512), 256, 256, 10), _grid_level(Window(1, 0, 3, 3), 2, 2, 10)
+    (9, None)
+    """
+    scale = window.width / out_width
+    exponent = math.log2(scale)
+    if abs(exponent - round(exponent)) > 1e-9 or \
+            abs(window.height / out_height - scale) > 1e-9 * scale:
+        return None
+    col, row = window.col_off / scale, window.row_off / scale
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    return max_level - round(exponent)
 
 
 def _pole_clamped_bounds(native_srs: osr.SpatialReference,

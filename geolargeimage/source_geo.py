@@ -15,7 +15,7 @@ from pyproj import Geod
 
 from . import crs, errors, export
 from .env import gdal_errors
-from .georef import native_geotransform, resolution_in, spatial_ref
+from .georef import gcp_outline, native_geotransform, resolution_in, spatial_ref
 from .grid import Window
 from .options import RegionSpec, Resampling, Units
 from .projected import WarpedView
@@ -44,9 +44,11 @@ class GeoMethods:
             dataset = self._raster.dataset()
             srs = spatial_ref(dataset)
             self._geotransform = native_geotransform(dataset)
+            self._gcp_outline = gcp_outline(dataset)
         if srs is None and self._geotransform is not None:
             srs = crs.wgs84()  # a bare geotransform is taken as longitude/latitude, as large_image
-        self._native_srs = None if srs is None else crs.srs_from_wkt(srs.ExportToWkt())
+        self._native_srs = None if srs is None \
+            else crs.horizontal(crs.srs_from_wkt(srs.ExportToWkt()))
         self._bounds_cache: dict[str | None, dict[str, Any] | None] = {}
         self.projection: str | None = None
         self._grid: WorldGrid | None = None
@@ -58,11 +60,13 @@ class GeoMethods:
             raise errors.OptionsError(f'{self._raster.path} has no georeferencing, so it cannot be '
                                       f'served in projection {projection!r}; open it without one')
         target = crs.parse_crs(projection)
+        crs.check_transformable(self._native_srs, target)
         with gdal_errors(self._raster.path):
             resolution = resolution_in(self._raster.dataset(), target.ExportToWkt())
         self._grid = make_grid(projection, native_resolution=resolution,
                                units_per_pixel=units_per_pixel)
-        self._warp_kernel = Resampling.NEAREST if resampling is Resampling.AUTO else resampling
+        self._native_resolution = resolution
+        self._warp_kernel = resampling
         self._view = self._warp_frame(self._raster)
         self.projection = projection.lower() if projection.lower().startswith('epsg:') \
             else projection
@@ -73,10 +77,12 @@ class GeoMethods:
     def _warp_frame(self, raster: Raster) -> WarpedView:
         """A frame's raster warped into the grid (frames share the first frame's georeferencing)."""
         return WarpedView(raster, self._grid, self._native_srs, self._native_bounds_box(),
-                          self._warp_kernel)
+                          self._warp_kernel, self._native_resolution)
 
     # -- bounds ---------------------------------------------------------------------------------
     def _native_corners(self) -> dict[str, tuple[float, float]]:
+        if self._gcp_outline is not None:
+            return dict(self._gcp_outline[0])
         gt = self._geotransform
         width, height = self._raster.info.width, self._raster.info.height
         ul = (gt[0], gt[3])
@@ -85,8 +91,15 @@ class GeoMethods:
                 'lr': (ul[0] + width * gt[1] + height * gt[2], ul[1] + width * gt[4] + height * gt[5])}
 
     def _native_bounds_box(self) -> tuple[float, float, float, float]:
-        xs, ys = zip(*self._native_corners().values())
-        return min(xs), min(ys), max(xs), max(ys)
+        """(xmin, ymin, xmax, ymax) in the native CRS; on the globe for longitude/latitude."""
+        points = self._gcp_outline[1] if self._gcp_outline else self._native_corners().values()
+        xs, ys = zip(*points)
+        xmin, ymin, xmax, ymax = min(xs), min(ys), max(xs), max(ys)
+        if self._native_srs.IsGeographic():
+            ymin, ymax = max(ymin, -90.0), min(ymax, 90.0)
+            if xmax - xmin >= 360:
+                xmin, xmax = -180.0, 180.0
+        return xmin, ymin, xmax, ymax
 
     def getBounds(self, srs: str | None = None) -> dict[str, Any] | None:  # noqa: N802
         """Corners (ll, ul, lr, ur), xmin/xmax/ymin/ymax and srs of the raster, in its own CRS
@@ -95,15 +108,26 @@ class GeoMethods:
             return None
         if srs not in self._bounds_cache:
             corners = self._native_corners()
+            outline = self._gcp_outline[1] if self._gcp_outline else list(corners.values())
+            xs, ys = zip(*outline)
+            box = min(xs), min(ys), max(xs), max(ys)
             if srs:
                 target = crs.parse_crs(srs)
                 if self._native_srs.IsGeographic():
                     corners = _clamp_geographic(corners)
                 points = crs.transform_points(self._native_srs, target, list(corners.values()))
                 corners = dict(zip(corners, points))
-            xs, ys = zip(*corners.values())
+                if self._gcp_outline:  # the outline itself: a GCP raster is no box anywhere
+                    xs, ys = zip(*crs.transform_points(self._native_srs, target, outline))
+                    box = min(xs), min(ys), max(xs), max(ys)
+                else:
+                    box = crs.transform_bounds(self._native_srs, target,
+                                               self._native_bounds_box())
+                if not all(map(math.isfinite, box)):
+                    xs, ys = zip(*corners.values())
+                    box = min(xs), min(ys), max(xs), max(ys)
             bounds = {key: {'x': x, 'y': y} for key, (x, y) in corners.items()}
-            bounds.update({'xmin': min(xs), 'xmax': max(xs), 'ymin': min(ys), 'ymax': max(ys),
+            bounds.update({'xmin': box[0], 'xmax': box[2], 'ymin': box[1], 'ymax': box[3],
                            'srs': srs if srs else crs.proj4(self._native_srs)})
             self._bounds_cache[srs] = bounds
         result = self._bounds_cache[srs]

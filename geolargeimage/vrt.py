@@ -68,15 +68,19 @@ def build_pyramid(path: str, *, overview_level: int | None, factors: list[int],
 
 
 def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, float, float],
-                     resolution: float, resampling: str, alpha_max: int,
+                     width: int, height: int, resampling: str, alpha_max: int,
+                     error_threshold: float, block: bool = True,
                      source_bounds: tuple[float, float, float, float] | None = None,
                      remote: bool = False) -> str:
     """A warped VRT (in ``/vsimem``) of ``path`` (georeferenced anew to ``source_bounds``: ulx,
     uly, lrx, lry, when given) into ``dst_wkt`` over ``bounds`` (xmin, ymin, xmax, ymax) at
-    ``resolution``, with an alpha band and 256² blocks; returns its path.
+    ``width`` × ``height``, with an alpha band; returns its path (remove it with
+    :func:`remove_virtual`).
 
-    GDAL gives it implicit overviews from the source's, so coarse reads use them (``gdal.Warp``
-    with ``format='VRT'``).
+    It is exactly ``gdal.Warp(dstSRS, outputBounds, width, height, resampleAlg, dstAlpha=True,
+    errorThreshold)`` made virtual, so reading it whole equals that warp; GDAL picks the source
+    overview from the output resolution as ``gdal.Warp`` does. With ``block`` it has 256²
+    blocks, so a read of one tile warps only that tile.
     """
     folder = f'/vsimem/geolargeimage-{uuid.uuid4().hex}'
     vrt_path = f'{folder}/warped.vrt'
@@ -86,10 +90,16 @@ def build_warped_vrt(path: str, *, dst_wkt: str, bounds: tuple[float, float, flo
             source = f'{folder}/source.vrt'
             gdal.Translate(source, path, format='VRT', outputBounds=list(source_bounds)).Close()
         gdal.Warp(vrt_path, source, format='VRT', dstSRS=dst_wkt, outputBounds=bounds,
-                  xRes=resolution, yRes=resolution, dstAlpha=True, resampleAlg=resampling,
-                  creationOptions=['BLOCKXSIZE=256', 'BLOCKYSIZE=256'],
+                  width=width, height=height, dstAlpha=True, resampleAlg=resampling,
+                  errorThreshold=error_threshold,
+                  creationOptions=['BLOCKXSIZE=256', 'BLOCKYSIZE=256'] if block else [],
                   warpOptions=[f'DST_ALPHA_MAX={alpha_max}']).Close()
     return vrt_path
+
+
+def remove_virtual(path: str) -> None:
+    """Delete the ``/vsimem`` folder a virtual dataset built here lives in."""
+    gdal.RmdirRecursive(path.rsplit('/', 1)[0])
 
 
 def mosaic_xml(width: int, height: int, dtype: np.dtype, bands: int,

@@ -49,6 +49,10 @@ class WorldGrid:
     def size_y(self) -> int:
         return self.matrix_height * TILE_SIZE << self.max_level
 
+    def size_at(self, level: int) -> tuple[int, int]:
+        """Width and height in pixels of the whole world at ``level``."""
+        return self.matrix_width * TILE_SIZE << level, self.matrix_height * TILE_SIZE << level
+
     def resolution(self, level: float | None = None) -> float:
         """Projection units per pixel of ``level`` (default: the finest)."""
         level = self.max_level if level is None else level

@@ -524,3 +524,18 @@ def test_serve_binds_loopback_by_default(monkeypatch, files, capsys):
     assert TestClient(calls[-1][0]).get('/sources').json()[0]['id'] == 'gray'  # any Host
     assert 'anyone who can reach it' in capsys.readouterr().err
 
+
+
+def test_tilejson_of_a_raster_across_the_antimeridian(tmp_path):
+    """Bounds keep west > east (TileJSON's convention) and the centre lies on the data, near
+    180°, not on the other side of the Earth."""
+    path = make_raster(tmp_path / 'dateline.tif', 200, 100, 3, epsg=4326,
+                       geotransform=(170.0, 0.1, 0.0, 10.0, 0.0, -0.1))
+    client = TestClient(create_app([str(path)]))
+    doc = client.get('/sources/dateline/tilejson.json').json()
+    west, south, east, north = doc['bounds']
+    assert (west, east) == pytest.approx((170.0, -170.0)) and south < north
+    lon, lat, _ = doc['center']
+    assert abs(abs(lon) - 180.0) < 1e-6 and lat == pytest.approx((south + north) / 2)
+    listing = client.get('/sources').json()
+    assert listing[0]['bounds'][0] > listing[0]['bounds'][2]

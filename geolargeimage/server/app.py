@@ -322,8 +322,10 @@ def _tilejson(request: Request, served: ServedFile, ext: str,
                               'maxzoom': grid.max_zoom, 'crs': grid.crs}
     if grid.bounds is not None:
         west, south, east, north = grid.bounds
-        span = max(east - west, north - south, 1e-9)
+        # A footprint across the antimeridian has west > east (TileJSON's convention too).
+        width = east - west if east >= west else east + 360 - west
+        span = max(width, north - south, 1e-9)
         zoom = max(grid.min_zoom, min(grid.max_zoom, int(math.log2(360 / span))))
-        result.update(bounds=list(grid.bounds),
-                      center=[(west + east) / 2, (south + north) / 2, zoom])
+        centre = (west + width / 2 + 180) % 360 - 180
+        result.update(bounds=list(grid.bounds), center=[centre, (south + north) / 2, zoom])
     return result

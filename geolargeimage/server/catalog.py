@@ -157,8 +157,9 @@ def _mercator_grid(native: TileSource, projected: TileSource) -> TileGrid:
     bounds = native.getBounds('EPSG:4326')
     if bounds is None:
         raise errors.OptionsError('no bounds')
-    box = (max(-180.0, bounds['xmin']), max(-85.0511287798066, bounds['ymin']),
-           min(180.0, bounds['xmax']), min(85.0511287798066, bounds['ymax']))
+    # Longitudes are already in [-180, 180] (west > east across the antimeridian).
+    box = (bounds['xmin'], max(-85.0511287798066, bounds['ymin']),
+           bounds['xmax'], min(85.0511287798066, bounds['ymax']))
     return TileGrid(WEB_MERCATOR, 0, projected.levels - 1, projected.tileWidth,
                     projected.sizeX, projected.sizeY, box)
 

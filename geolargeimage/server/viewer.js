@@ -159,7 +159,8 @@
       bounds = L.latLngBounds([[-source.sizeY / scale, 0], [0, source.sizeX / scale]]);
     } else {
       const [west, south, east, north] = source.bounds;
-      bounds = L.latLngBounds([[south, west], [north, east]]);
+      // West > east crosses the antimeridian: Leaflet wants the east edge past 180.
+      bounds = L.latLngBounds([[south, west], [north, east < west ? east + 360 : east]]);
     }
     state.map = map;
     state.bounds = bounds;
