@@ -223,7 +223,7 @@ class WarpedView:
             path = self._warped_vrt((left, bottom, right, top), window.width, window.height,
                                     kernel, block=True)
             pieces.append(Piece(Raster(path, synthesize=False, remote=self.source.remote,
-                                       probe=False), window))
+                                       view=True), window))
         return pieces
 
     def _data_windows(self, to_pixel: Callable[[float, float], tuple[float, float]],

@@ -143,12 +143,13 @@ class Raster:
 
     def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
                  level_paths: tuple[str, ...] = (), remote: bool | None = None,
-                 probe: bool = True):
+                 view: bool = False):
         """``level_paths`` are datasets holding smaller copies of the image that GDAL does not
         present as overviews (the pyramid pages of a whole-slide TIFF); ``remote`` says whether
-        reads go over the network (by default: whether ``path`` does); ``probe`` decodes a
-        pixel at open (pointless for a virtual dataset over a file already probed: a warped
-        VRT would warp a block for it)."""
+        reads go over the network (by default: whether ``path`` does). A ``view`` is a virtual
+        dataset we built over a file already opened and probed, read 1:1 only: it is not probed
+        and its overviews are not listed (each overview of a warped VRT is a warp of its own,
+        set up when asked for)."""
         self.path = path
         self.remote = is_remote(path) if remote is None else remote
         self._open_options = tuple(open_options)
@@ -157,14 +158,15 @@ class Raster:
         self._lock = threading.Lock()
         self._pyramid: Pyramid | None = None
         dataset = self.dataset()
-        self.info = _read_info(path, dataset)
-        levels = _levels_of(path, dataset, self.info.width, self.info.height)
+        self.info = _read_info(path, dataset, overviews=not view)
+        levels = [_Level(path, None, 1.0, 1.0)] if view \
+            else _levels_of(path, dataset, self.info.width, self.info.height)
         for level_path in level_paths:
             with gdal_errors(path, 'open'):
                 page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
             levels += _levels_of(level_path, page, self.info.width, self.info.height)
         self._levels = sorted(levels, key=lambda level: level.factor_x)
-        if probe:
+        if not view:
             self._check_decodes()
 
     # -- handles --------------------------------------------------------------------------------
@@ -473,7 +475,7 @@ def _level_window(window: Window, level: _Level) -> tuple[float, float, float, f
             window.width / level.factor_x, window.height / level.factor_y)
 
 
-def _read_info(path: str, dataset: gdal.Dataset) -> RasterInfo:
+def _read_info(path: str, dataset: gdal.Dataset, *, overviews: bool = True) -> RasterInfo:
     if dataset.RasterCount == 0:
         subdatasets = dataset.GetSubDatasets()
         hint = f' (it holds {len(subdatasets)} subdatasets)' if subdatasets else ''
@@ -483,10 +485,10 @@ def _read_info(path: str, dataset: gdal.Dataset) -> RasterInfo:
     bands = tuple(_band_info(dataset.GetRasterBand(i), i) for i in range(1, dataset.RasterCount + 1))
     first = dataset.GetRasterBand(1)
     block_width, block_height = first.GetBlockSize()
-    overviews = tuple((first.GetOverview(i).XSize, first.GetOverview(i).YSize)
-                      for i in range(first.GetOverviewCount()))
+    sizes = tuple((first.GetOverview(i).XSize, first.GetOverview(i).YSize)
+                  for i in range(first.GetOverviewCount())) if overviews else ()
     return RasterInfo(path, dataset.RasterXSize, dataset.RasterYSize, bands, block_width,
-                      block_height, tuple(sorted(overviews, reverse=True)),
+                      block_height, tuple(sorted(sizes, reverse=True)),
                       dataset.GetDriver().ShortName, dataset.GetMetadata() or {},
                       dataset.GetMetadata('IMAGE_STRUCTURE') or {})
 

@@ -173,3 +173,29 @@ def test_tiles_outside_every_kind_are_transparent(kinds):
         z = max(source.levels - 1, 4)
         far = mercantile.tile(100.0, -60.0, z)  # the Southern Ocean south of Asia
         assert not ours(source, far)[..., -1].any(), kind
+
+
+def crs84_tile(lon: float, lat: float, z: int) -> tuple[int, int, tuple[float, ...]]:
+    """WorldCRS84Quad tile under a point: two 180° tiles at z = 0; (x, y, bounds)."""
+    span = 180.0 / 2 ** z
+    x, y = int((lon + 180) // span), int((90 - lat) // span)
+    return x, y, (-180 + x * span, 90 - (y + 1) * span, -180 + (x + 1) * span, 90 - y * span)
+
+
+@pytest.mark.parametrize('kind', ('utm', 'polar', 'gcp_tiff', 'antimeridian_utm', 'north_down'))
+def test_crs84_grid_tiles_equal_gdal_warp_bit_for_bit(kinds, kind, exact_transformer):
+    """The rule holds in the EPSG:4326 (WorldCRS84Quad) grid too."""
+    path = kinds[kind]
+    source = geolargeimage.open(path, projection='EPSG:4326', resample='nearest')
+    rng = np.random.default_rng(5)
+    for lon, lat in sample_lonlat(path, 4, seed=5):
+        z = int(np.clip(source.levels - 1 + rng.choice(ZOOM_OFFSETS), 0, 30))
+        x, y, bounds = crs84_tile(lon, lat, z)
+        with gdal.quiet_errors():
+            reference = gdal.Warp('', str(path), format='MEM', dstSRS='EPSG:4326',
+                                  outputBounds=bounds, width=256, height=256, resampleAlg='near',
+                                  dstAlpha=True, errorThreshold=0).ReadAsArray()
+        reference = reference.reshape(-1, 256, 256).transpose(1, 2, 0)
+        assert reference[..., -1].any()
+        np.testing.assert_array_equal(source.getTile(x, y, z, numpyAllowed='always'), reference,
+                                      err_msg=f'{kind} {x} {y} {z}')
