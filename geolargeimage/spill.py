@@ -4,10 +4,14 @@ Per frame, a grid of fixed-size chunk files (sparse, uncompressed, tiled GTiffs 
 folder) that a VRT mosaics into the image: the image grows by adding chunks and nothing is ever
 copied, and memory stays bounded whatever the image's size.
 
-Each chunk also has an internal per-dataset mask, 255 where a tile wrote a pixel (where its mask
-was true) and 0 elsewhere (a sparse mask block reads 0), and the spill counts the written pixels
-of every frame, so it knows without reading anything whether a frame has pixels no tile wrote;
-only then does its VRT get a ``<MaskBand>`` mosaic of the chunks' masks.
+What tiles wrote is kept per SPILL_BLOCK block of every chunk (:class:`Coverage`): a block a tile
+writes whole is FULL at no cost; only a block written in part (by a masked tile, or a tile that
+covers part of it) goes to the chunk's internal per-dataset mask, made then: 255 where a tile
+wrote a pixel (where its mask was true), 0 elsewhere (a sparse mask block reads 0), with a count
+of its written pixels. So the spill knows without reading anything whether a frame has pixels no
+tile wrote, an image written everywhere by whole blocks costs no mask I/O at all, and only a
+frame with gaps gets masks on every chunk (FULL blocks set to 255 then) and a ``<MaskBand>``
+mosaic of them in its VRT.
 """
 
 from __future__ import annotations
@@ -45,6 +49,28 @@ INTERPRETATIONS = {1: (gdal.GCI_GrayIndex,), 2: (gdal.GCI_GrayIndex, gdal.GCI_Al
 ASSOCIATED_METADATA_KEY = 'GEOLARGEIMAGE_ASSOCIATED'
 #: A frame's identity in a spill: its non-zero axis positions, sorted.
 FrameKey = tuple[tuple[str, int], ...]
+#: States of a chunk's block: nothing written; written in part (the chunk's mask says where);
+#: written everywhere (the mask, if any, not saying so yet); written everywhere, mask 255.
+EMPTY, PARTIAL, FULL, FILLED = 0, 1, 2, 3
+
+
+class Coverage:
+    """What tiles wrote in one chunk file: per SPILL_BLOCK block a state (EMPTY, PARTIAL, FULL,
+    FILLED) and the count of written pixels of PARTIAL blocks, and whether the file has its mask
+    band yet."""
+
+    def __init__(self):
+        side = CHUNK_SIZE // SPILL_BLOCK
+        self.state = np.zeros((side, side), np.uint8)
+        self.count = np.zeros((side, side), np.int64)
+        self.masked = False
+
+    def has_gaps(self, width: int, height: int) -> bool:
+        """Whether some pixel of the chunk's first ``width`` × ``height`` is not written."""
+        offsets = np.arange(self.state.shape[0]) * SPILL_BLOCK
+        area = (np.clip(height - offsets, 0, SPILL_BLOCK)[:, None]
+                * np.clip(width - offsets, 0, SPILL_BLOCK)[None, :])
+        return bool(((self.state < FULL) & (self.count < area)).any())
 
 
 class Spill:
@@ -60,13 +86,17 @@ class Spill:
         self._chunks: dict[FrameKey, dict[tuple[int, int], Path]] = {}
         self._open: OrderedDict[Path, gdal.Dataset] = OrderedDict()
         self._unflushed = 0
-        #: Written (valid) pixels per chunk file and per frame.
-        self._chunk_written: dict[Path, int] = {}
-        self._written: dict[FrameKey, int] = {}
+        self._coverage: dict[Path, Coverage] = {}
 
     def has_gaps(self, key: FrameKey, width: int, height: int) -> bool:
-        """Whether frame ``key`` of a ``width`` × ``height`` image has pixels no tile wrote."""
-        return self._written.get(key, 0) < width * height
+        """Whether frame ``key`` of a ``width`` × ``height`` image has pixels no tile wrote (from
+        the chunks' coverage; nothing is read)."""
+        chunks = self._chunks.get(key, {})
+        if len(chunks) < -(-width // CHUNK_SIZE) * -(-height // CHUNK_SIZE):
+            return True  # (tiles never touched some chunk of the image)
+        return any(self._coverage[path].has_gaps(width - col * CHUNK_SIZE,
+                                                 height - row * CHUNK_SIZE)
+                   for (col, row), path in chunks.items())
 
     def chunks_of(self, key: FrameKey) -> list[tuple[Path, int, int]]:
         """(file, chunk column, chunk row) of every chunk of frame ``key``."""
@@ -77,6 +107,7 @@ class Spill:
         """Write ``pixels`` (rows, columns, bands) of frame ``key`` at ``col``, ``row``, split
         over the chunks it touches; where ``keep`` is false the stored pixels stay."""
         height, width = pixels.shape[:2]
+        unflushed = pixels.nbytes
         for chunk_row in range(row // CHUNK_SIZE, (row + height - 1) // CHUNK_SIZE + 1):
             for chunk_col in range(col // CHUNK_SIZE, (col + width - 1) // CHUNK_SIZE + 1):
                 left, top = max(col, chunk_col * CHUNK_SIZE), max(row, chunk_row * CHUNK_SIZE)
@@ -94,32 +125,72 @@ class Spill:
                     piece = np.where(where[:, :, None], piece, old)
                 dataset.WriteArray(piece[:, :, 0] if self.bands == 1 else piece, x_off, y_off,
                                    interleave='pixel')
-                self._mark_written(key, dataset, x_off, y_off, piece.shape[:2], where)
-        self._unflushed += pixels.nbytes
+                unflushed += self._mark_written(
+                    dataset, self._coverage[self._chunks[key][(chunk_col, chunk_row)]],
+                    x_off, y_off, piece.shape[:2], where)
+        self._unflushed += unflushed
         if self._unflushed >= FLUSH_BYTES:
             self.flush()
 
-    def _mark_written(self, key: FrameKey, dataset: gdal.Dataset, x_off: int, y_off: int,
-                      shape: tuple[int, int], where: np.ndarray | None) -> None:
-        """Set the chunk's mask to 255 where a piece of ``shape`` at ``x_off``, ``y_off`` was
-        written (``where``, or everywhere), and count the pixels that became valid."""
-        path = Path(dataset.GetDescription())
-        before = self._chunk_written.get(path, 0)
-        if before == CHUNK_SIZE * CHUNK_SIZE:
-            return  # every pixel of the chunk is valid already
+    def _mark_written(self, dataset: gdal.Dataset, coverage: Coverage, x_off: int, y_off: int,
+                      shape: tuple[int, int], where: np.ndarray | None) -> int:
+        """Record that a piece of ``shape`` at ``x_off``, ``y_off`` of a chunk was written (where
+        ``where`` is true, or everywhere): a block the piece writes whole becomes FULL, with no
+        mask I/O; the part of a block it writes in part goes to the chunk's mask. Returns the
+        mask bytes written."""
         height, width = shape
-        mask = dataset.GetRasterBand(1).GetMaskBand()
-        written = np.ones(shape, bool) if where is None else where
-        if before:  # (a chunk nothing was written to has an all-0 mask: nothing to read)
-            old = mask.ReadAsArray(x_off, y_off, width, height) > 0
+        written = 0
+        for block_row in range(y_off // SPILL_BLOCK, (y_off + height - 1) // SPILL_BLOCK + 1):
+            top = max(y_off, block_row * SPILL_BLOCK)
+            bottom = min(y_off + height, (block_row + 1) * SPILL_BLOCK)
+            for block_col in range(x_off // SPILL_BLOCK, (x_off + width - 1) // SPILL_BLOCK + 1):
+                if coverage.state[block_row, block_col] >= FULL:
+                    continue
+                left = max(x_off, block_col * SPILL_BLOCK)
+                right = min(x_off + width, (block_col + 1) * SPILL_BLOCK)
+                part = None if where is None else \
+                    where[top - y_off:bottom - y_off, left - x_off:right - x_off]
+                if part is not None and part.all():
+                    part = None
+                if part is None and bottom - top == right - left == SPILL_BLOCK:
+                    coverage.state[block_row, block_col] = FULL
+                elif part is None or part.any():
+                    written += self._mask_part(dataset, coverage,
+                                               (left, top, right - left, bottom - top), part)
+        return written
+
+    def _mask_part(self, dataset: gdal.Dataset, coverage: Coverage,
+                   window: tuple[int, int, int, int], part: np.ndarray | None) -> int:
+        """Set the chunk's mask to 255 in ``window`` (col_off, row_off, width, height, inside
+        one block) where ``part`` is true (or everywhere), making the mask band when the chunk
+        has none, and count the block's newly written pixels. Returns the mask bytes written."""
+        left, top, width, height = window
+        block_row, block_col = top // SPILL_BLOCK, left // SPILL_BLOCK
+        mask = self._mask_band(dataset, coverage)
+        written = np.ones((height, width), bool) if part is None else part
+        if coverage.state[block_row, block_col] == PARTIAL:  # (an EMPTY block's mask reads 0)
+            old = mask.ReadAsArray(left, top, width, height) > 0
             added = int(np.count_nonzero(written & ~old))
             written = written | old
         else:
             added = int(np.count_nonzero(written))
-        if added:
-            mask.WriteArray(written.astype(np.uint8) * np.uint8(255), x_off, y_off)
-            self._chunk_written[path] = before + added
-            self._written[key] = self._written.get(key, 0) + added
+        if not added:
+            return 0
+        mask.WriteArray(written.astype(np.uint8) * np.uint8(255), left, top)
+        coverage.count[block_row, block_col] += added
+        coverage.state[block_row, block_col] = \
+            FILLED if coverage.count[block_row, block_col] == SPILL_BLOCK ** 2 else PARTIAL
+        return width * height
+
+    @staticmethod
+    def _mask_band(dataset: gdal.Dataset, coverage: Coverage) -> gdal.Band:
+        """The chunk's per-dataset mask band, created (inside the chunk file, not as a .msk
+        beside it) when it has none yet."""
+        if not coverage.masked:
+            with Env(GDAL_TIFF_INTERNAL_MASK='YES'):
+                dataset.CreateMaskBand(gdal.GMF_PER_DATASET)
+            coverage.masked = True
+        return dataset.GetRasterBand(1).GetMaskBand()
 
     def _dataset(self, key: FrameKey, chunk_col: int, chunk_row: int) -> gdal.Dataset:
         chunks = self._chunks.setdefault(key, {})
@@ -134,9 +205,8 @@ class Spill:
                 str(path), CHUNK_SIZE, CHUNK_SIZE, self.bands, self.gdal_type,
                 ['TILED=YES', f'BLOCKXSIZE={SPILL_BLOCK}', f'BLOCKYSIZE={SPILL_BLOCK}',
                  'SPARSE_OK=TRUE', 'INTERLEAVE=PIXEL', 'BIGTIFF=IF_NEEDED'])
-            with Env(GDAL_TIFF_INTERNAL_MASK='YES'):  # in the chunk file, not a .msk beside it
-                dataset.CreateMaskBand(gdal.GMF_PER_DATASET)
             chunks[(chunk_col, chunk_row)] = path
+            self._coverage[path] = Coverage()
         else:
             dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_UPDATE)
         self._open[path] = dataset
@@ -160,6 +230,8 @@ class Spill:
         xml = mosaic_xml(width, height, self.dtype, self.bands, self.chunks_of(key),
                          chunk_size=CHUNK_SIZE, block=SPILL_BLOCK)
         if mask and self.has_gaps(key, width, height):
+            with write_errors(self.folder):
+                self._fill_masks(key)
             end = xml.rindex('</VRTDataset>')
             xml = xml[:end] + self._mask_xml(key, width, height) + xml[end:]
         path.write_text(xml, encoding='utf-8')
@@ -179,6 +251,22 @@ class Spill:
                 dataset.GetRasterBand(index + 1).SetDescription(name)
             dataset.Close()
         return path
+
+    def _fill_masks(self, key: FrameKey) -> None:
+        """Make every chunk mask of frame ``key`` say all that was written: create the masks
+        still missing and set the FULL blocks to 255 (FILLED), one chunk open at a time."""
+        solid = np.full((SPILL_BLOCK, SPILL_BLOCK), 255, np.uint8)
+        for path in self._chunks.get(key, {}).values():
+            coverage = self._coverage[path]
+            full = coverage.state == FULL
+            if coverage.masked and not full.any():
+                continue
+            dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_UPDATE)
+            mask = self._mask_band(dataset, coverage)
+            for block_row, block_col in zip(*np.nonzero(full)):
+                mask.WriteArray(solid, int(block_col) * SPILL_BLOCK, int(block_row) * SPILL_BLOCK)
+            coverage.state[full] = FILLED
+            dataset.Close()
 
     def _mask_xml(self, key: FrameKey, width: int, height: int) -> str:
         """The ``<MaskBand>`` of frame ``key``'s VRT: the chunks' internal masks (``mask,1``) on
@@ -202,9 +290,12 @@ class Spill:
         return '\n'.join(lines)
 
     def flush(self) -> None:
-        """Write dirty blocks and drop the chunks' blocks from GDAL's cache."""
-        for dataset in self._open.values():
+        """Write dirty blocks and drop the chunks' blocks from GDAL's cache (a GTiff's
+        ``FlushCache`` keeps its mask band's blocks: they are flushed on their own)."""
+        for path, dataset in self._open.items():
             dataset.FlushCache()
+            if self._coverage[path].masked:
+                dataset.GetRasterBand(1).GetMaskBand().FlushCache()
         self._unflushed = 0
 
     def close(self) -> None:
