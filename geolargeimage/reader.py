@@ -271,6 +271,12 @@ class Raster:
         Wraps ``GetMaskBand().ReadAsArray``; nearest-neighbour, like the mask itself.
         """
         level = self._level_for(window, out_width, out_height)
+        if self._pyramid is not None and level.path == self._pyramid.vrt_path:
+            # GDAL builds no mask overviews for a VRT's mask band: the synthesized levels would
+            # say every pixel is valid. The stored level's mask is decimated instead.
+            factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
+            level = self._best_level(factor, [stored for stored in self._levels
+                                              if stored.path != self._pyramid.vrt_path])
         with self._reading(level, window, [1]):
             mask = self.dataset(level).GetRasterBand(1).GetMaskBand()
             return mask.ReadAsArray(*_level_window(window, level), buf_xsize=out_width,
@@ -369,26 +375,31 @@ class Raster:
             best = self._best_level(factor)
         return best
 
-    def _best_level(self, factor: float) -> _Level:
-        """The coarsest level at most ``factor`` (+ GDAL's own 0.1 margin: a 3.9× read uses the
-        4× overview, as ``RasterIO`` would) times smaller than the raster."""
-        best = self._levels[0]
-        for level in self._levels:
+    def _best_level(self, factor: float, levels: list[_Level] | None = None) -> _Level:
+        """The coarsest level (of ``levels``, by default all) at most ``factor`` (+ GDAL's own 0.1
+        margin: a 3.9× read uses the 4× overview, as ``RasterIO`` would) times smaller than the
+        raster."""
+        levels = self._levels if levels is None else levels
+        best = levels[0]
+        for level in levels:
             if max(level.factor_x, level.factor_y) <= factor + OVERVIEW_MARGIN:
                 best = level
         return best
 
     def warp_source(self) -> str:
         """The path a warp should read: the raster, or, when it is longer than
-        :data:`WARP_PYRAMID_MIN_SIZE` and has no overviews at all, its synthesized pyramid (a
-        full-resolution VRT with overviews). Warps of smaller rasters read the file itself, so
-        they equal ``gdal.Warp`` of the file."""
+        :data:`WARP_PYRAMID_MIN_SIZE`, has no overviews at all and no per-dataset mask, its
+        synthesized pyramid (a full-resolution VRT with overviews). Warps of other rasters read
+        the file itself, so they equal ``gdal.Warp`` of the file."""
         stored = [level for level in self._levels if level.path == self.path]
         large = max(self.info.width, self.info.height) > WARP_PYRAMID_MIN_SIZE
-        if len(stored) == 1 and large and self._needs_pyramid():
+        # The synthesized overviews carry no mask band (see read_mask): a warp of them would
+        # show a masked raster's no-data pixels.
+        masked = bool(self.info.mask_flags & gdal.GMF_PER_DATASET)
+        use_pyramid = len(stored) == 1 and large and not masked
+        if use_pyramid and self._needs_pyramid():
             self._build_pyramid()
-        full_resolution_pyramid = self._pyramid is not None and len(stored) == 1
-        return self._pyramid.vrt_path if full_resolution_pyramid else self.path
+        return self._pyramid.vrt_path if use_pyramid and self._pyramid is not None else self.path
 
     def warp_factors(self) -> tuple[float, ...]:
         """Base pixels per pixel of each level a warp of :meth:`warp_source` can read (1 and its
