@@ -12,16 +12,18 @@ the footprint never fail.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 from osgeo import gdal, osr
 
-from . import config, crs
+from . import config, crs, errors
 from .env import Env, gdal_errors, read_options
 from .grid import Window
 from .options import Resampling
@@ -92,17 +94,21 @@ def footprint(native_srs: osr.SpatialReference, native_bounds: tuple[float, floa
 
 def covering_window(bounds: tuple[float, float, float, float],
                     to_pixel: Callable[[float, float], tuple[float, float]], width: int,
-                    height: int, alignment: int) -> Window:
+                    height: int, align_x: int, align_y: int) -> Window:
     """Pixel window (of a grid ``width`` × ``height`` pixels, whose pixel of a point
     ``to_pixel`` gives) covering ``bounds`` and :data:`MARGIN` pixels more, aligned outward to
-    ``alignment`` pixels and clipped to the grid."""
+    ``align_x`` columns and ``align_y`` rows and clipped to the grid.
+
+    >>> covering_window((10, 0, 20, 5), lambda x, y: (x, 5 - y), 1000, 1000, 256, 1)
+    Window(col_off=0, row_off=0, width=256, height=7)
+    """
     xmin, ymin, xmax, ymax = bounds
     col0, row0 = to_pixel(xmin, ymax)
     col1, row1 = to_pixel(xmax, ymin)
-    col0 = max(0, math.floor((col0 - MARGIN) / alignment) * alignment)
-    row0 = max(0, math.floor((row0 - MARGIN) / alignment) * alignment)
-    col1 = min(width, math.ceil((col1 + MARGIN) / alignment) * alignment)
-    row1 = min(height, math.ceil((row1 + MARGIN) / alignment) * alignment)
+    col0 = max(0, math.floor((col0 - MARGIN) / align_x) * align_x)
+    row0 = max(0, math.floor((row0 - MARGIN) / align_y) * align_y)
+    col1 = min(width, math.ceil((col1 + MARGIN) / align_x) * align_x)
+    row1 = min(height, math.ceil((row1 + MARGIN) / align_y) * align_y)
     return Window(col0, row0, max(0, col1 - col0), max(0, row1 - row0))
 
 
@@ -125,8 +131,11 @@ class WarpedView:
         self.alpha_max = 65535 if source.info.dtype == np.uint16 else 255
         self._paletted = source.info.bands[0].color_table is not None
         self._source_bounds = _pole_clamped_bounds(native_srs, source)
-        self._zooms: dict[tuple[int, Resampling], list[Piece] | None] = {}
+        self._zooms: dict[tuple[int, Resampling, float], list[Piece] | None] = {}
         self._lock = threading.Lock()
+        # The zooms' VRTs live in /vsimem: removed by close(), else when the view is collected.
+        self._virtual_paths: list[str] = []
+        weakref.finalize(self, _remove_all, self._virtual_paths)
         native = self._pieces(grid.max_level, self.kernel(grid.max_level, resampling))
         self.info: RasterInfo = native[0].raster.info if native else _with_alpha(source.info)
 
@@ -164,8 +173,10 @@ class WarpedView:
         the grid)."""
         if not self.footprint:
             return None
-        corners = [self.grid.to_pixel(x, y) for xmin, ymin, xmax, ymax in self.footprint
-                   for x, y in ((xmin, ymax), (xmax, ymin))]
+        # Split at the antimeridian, the data lies at both ends of the world: the window is the
+        # larger part (the two together would span the world).
+        xmin, ymin, xmax, ymax = max(self.footprint, key=lambda box: box[2] - box[0])
+        corners = [self.grid.to_pixel(x, y) for x, y in ((xmin, ymax), (xmax, ymin))]
         left = max(0, round(min(col for col, _ in corners)))
         top = max(0, round(min(row for _, row in corners)))
         right = min(self.grid.size_x, round(max(col for col, _ in corners)))
@@ -196,15 +207,56 @@ class WarpedView:
                 continue
             local = Window(part.col_off - piece.window.col_off, part.row_off - piece.window.row_off,
                            part.width, part.height)
-            out[part.row_off - row_off:part.bottom - row_off,
-                part.col_off - col_off:part.right - col_off] = piece.raster.read(
-                    local, part.width, part.height, bands=bands, resampling=Resampling.NEAREST)
+            with self._naming_damage(Window(part.col_off * scale, part.row_off * scale,
+                                            part.width * scale, part.height * scale), part):
+                out[part.row_off - row_off:part.bottom - row_off,
+                    part.col_off - col_off:part.right - col_off] = piece.raster.read(
+                        local, part.width, part.height, bands=bands,
+                        resampling=Resampling.NEAREST)
         return out
 
+    @contextlib.contextmanager
+    def _naming_damage(self, world: Window, output: Window) -> Iterator[None]:
+        """A warp of ``world`` (finest-level pixels) into ``output``'s size: when it fails, the
+        error names the source's damaged blocks under it (GDAL's message names the warped
+        VRT's block, not the file's)."""
+        try:
+            yield
+        except errors.GDALError as exc:
+            window = self._source_window(world)
+            named = None if window is None else self.source.damage_under(
+                window, output.width, output.height, exc)
+            if named is None:
+                raise
+            raise named from exc
+
+    def _source_window(self, world: Window) -> Window | None:
+        """The source pixels under ``world`` (through GDAL's transformer, from a grid of points
+        over it), clipped to the raster; None where none is."""
+        steps = np.linspace(0.0, 1.0, 9)
+        points = [self.grid.from_pixel(world.col_off + u * world.width,
+                                       world.row_off + v * world.height)
+                  for u in steps for v in steps]
+        with gdal_errors(self.source.path), gdal.quiet_errors():
+            transformer = gdal.Transformer(self.source.dataset(), None,
+                                           [f'DST_SRS={self.grid.wkt}'])
+            mapped, success = transformer.TransformPoints(1, points)
+        pixels = [point for point, ok in zip(mapped, success) if ok]
+        if not pixels:
+            return None
+        info = self.source.info
+        left = max(0, math.floor(min(p[0] for p in pixels)) - MARGIN)
+        top = max(0, math.floor(min(p[1] for p in pixels)) - MARGIN)
+        right = min(info.width, math.ceil(max(p[0] for p in pixels)) + MARGIN)
+        bottom = min(info.height, math.ceil(max(p[1] for p in pixels)) + MARGIN)
+        if right <= left or bottom <= top:
+            return None
+        return Window(left, top, right - left, bottom - top)
+
     def _pieces(self, level: int, kernel: Resampling) -> list[Piece] | None:
-        """The warped VRTs of zoom ``level`` with ``kernel`` (built on first use), or None when
-        one would be too large to be a GDAL raster."""
-        key = (level, kernel)
+        """The warped VRTs of zoom ``level`` with ``kernel`` and the current error threshold
+        (built on first use), or None when one would be too large to be a GDAL raster."""
+        key = (level, kernel, self.error_threshold)
         if key not in self._zooms:
             with self._lock:
                 if key not in self._zooms:
@@ -222,24 +274,26 @@ class WarpedView:
             right, bottom = self.grid.from_pixel(window.right, window.bottom, level)
             path = self._warped_vrt((left, bottom, right, top), window.width, window.height,
                                     kernel, block=True)
+            self._virtual_paths.append(path)
             pieces.append(Piece(Raster(path, synthesize=False, remote=self.source.remote,
-                                       view=True), window))
+                                       view=self.source.path), window))
         return pieces
 
     def _data_windows(self, to_pixel: Callable[[float, float], tuple[float, float]],
                       width: int, height: int) -> list[Window]:
         """The windows of a ``width`` × ``height`` pixel grid that hold data: one per footprint
-        box, aligned to blocks. Where the data is narrower than a block, the window is the
-        data's own pixels instead: a whole block would reach far past the raster, into places
+        box, aligned to blocks. Along an axis where the data is narrower than a block, the window
+        is the data's own pixels instead: a whole block would reach far past the raster, into places
         its CRS maps wildly (a UTM zone seen from the other side of the Earth), where the
         approximate transformer, which checks one midpoint a row, interpolates source pixels."""
         windows = []
         for bounds in self.footprint:
-            tight = covering_window(bounds, to_pixel, width, height, 1)
-            if min(tight.width, tight.height) >= ALIGNMENT:
-                tight = covering_window(bounds, to_pixel, width, height, ALIGNMENT)
-            if not tight.empty:
-                windows.append(tight)
+            tight = covering_window(bounds, to_pixel, width, height, 1, 1)
+            aligned = covering_window(bounds, to_pixel, width, height,
+                                      ALIGNMENT if tight.width >= ALIGNMENT else 1,
+                                      ALIGNMENT if tight.height >= ALIGNMENT else 1)
+            if not aligned.empty:
+                windows.append(aligned)
         return windows
 
     def _warped_vrt(self, bounds: tuple[float, float, float, float], width: int, height: int,
@@ -269,8 +323,12 @@ class WarpedView:
                                                  window.row_off + part.bottom * scale_y)
             path = self._warped_vrt((left, bottom, right, top), part.width, part.height, kernel,
                                     block=False)
+            world = Window(window.col_off + part.col_off * scale_x,
+                           window.row_off + part.row_off * scale_y,
+                           part.width * scale_x, part.height * scale_y)
             try:
-                with gdal_errors(self.source.path), Env(**read_options(self.source.remote)):
+                with self._naming_damage(world, part), gdal_errors(self.source.path), \
+                        Env(**read_options(self.source.remote)):
                     dataset = gdal.Open(path)
                     data = dataset.ReadAsArray(band_list=bands, interleave='pixel')
                     dataset = None
@@ -281,19 +339,22 @@ class WarpedView:
         return out
 
     def close(self) -> None:
+        """Drop the zooms' VRTs (a later read builds them again)."""
         for pieces in self._zooms.values():
             for piece in pieces or ():
                 piece.raster.close()
-                remove_virtual(piece.raster.path)
         self._zooms = {}
+        _remove_all(self._virtual_paths)
 
 
 def _grid_level(window: Window, out_width: int, out_height: int, max_level: int) -> int | None:
     """The zoom whose pixel grid ``window`` (finest-level pixels) lies on when read at this
-    output size, or None when it lies on no zoom's grid.
+    output size, or None when it lies on no zoom's grid (coarser than zoom 0 included, as a
+    small thumbnail of the whole world is).
 
     >>> _grid_level(Window(512, 256, 512, 512), 256, 256, 10), _grid_level(Window(1, 0, 3, 3), 2, 2, 10)
     (9, None)
+    >>> _grid_level(Window(0, 0, 1024, 1024), 128, 128, 2)
     """
     scale = window.width / out_width
     exponent = math.log2(scale)
@@ -303,7 +364,14 @@ def _grid_level(window: Window, out_width: int, out_height: int, max_level: int)
     col, row = window.col_off / scale, window.row_off / scale
     if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
         return None
-    return max_level - round(exponent)
+    level = max_level - round(exponent)
+    return level if level >= 0 else None
+
+
+def _remove_all(paths: list[str]) -> None:
+    """Remove the virtual datasets at ``paths`` (and forget them)."""
+    while paths:
+        remove_virtual(paths.pop())
 
 
 def _pole_clamped_bounds(native_srs: osr.SpatialReference,

@@ -143,14 +143,16 @@ class Raster:
 
     def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
                  level_paths: tuple[str, ...] = (), remote: bool | None = None,
-                 view: bool = False):
+                 view: str | None = None):
         """``level_paths`` are datasets holding smaller copies of the image that GDAL does not
         present as overviews (the pyramid pages of a whole-slide TIFF); ``remote`` says whether
-        reads go over the network (by default: whether ``path`` does). A ``view`` is a virtual
-        dataset we built over a file already opened and probed, read 1:1 only: it is not probed
-        and its overviews are not listed (each overview of a warped VRT is a warp of its own,
-        set up when asked for)."""
+        reads go over the network (by default: whether ``path`` does). ``view`` names the file
+        of which ``path`` is a virtual dataset we built (a warped VRT), opened and probed
+        already, and read 1:1 only: the view is not probed, its overviews are not listed (each
+        overview of a warped VRT is a warp of its own, set up when asked for), and its failed
+        reads name that file, whose damaged block GDAL's own message names."""
         self.path = path
+        self._view = view
         self.remote = is_remote(path) if remote is None else remote
         self._open_options = tuple(open_options)
         self._synthesize = synthesize
@@ -158,15 +160,15 @@ class Raster:
         self._lock = threading.Lock()
         self._pyramid: Pyramid | None = None
         dataset = self.dataset()
-        self.info = _read_info(path, dataset, overviews=not view)
-        levels = [_Level(path, None, 1.0, 1.0)] if view \
+        self.info = _read_info(path, dataset, overviews=view is None)
+        levels = [_Level(path, None, 1.0, 1.0)] if view is not None \
             else _levels_of(path, dataset, self.info.width, self.info.height)
         for level_path in level_paths:
             with gdal_errors(path, 'open'):
                 page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
             levels += _levels_of(level_path, page, self.info.width, self.info.height)
         self._levels = sorted(levels, key=lambda level: level.factor_x)
-        if not view:
+        if view is None:
             self._check_decodes()
 
     # -- handles --------------------------------------------------------------------------------
@@ -322,17 +324,38 @@ class Raster:
         block cache, and the next read of it returns made-up pixels without a word.
         """
         try:
-            with gdal_errors(self.path), Env(**read_options(self.remote)):
+            with gdal_errors(self._view or self.path), Env(**read_options(self.remote)):
                 yield
         except errors.SourceError as exc:
             self._drop_handles()
-            if not isinstance(exc, errors.GDALError):
+            if not isinstance(exc, errors.GDALError) or self._view is not None:
                 raise
-            damaged = self._damaged_blocks(level, window, band_list)
-            if not damaged:
+            named = self._damage_error(level, window, band_list, exc)
+            if named is None:
                 raise
-            raise errors.CorruptDataError(blocks.damage_message(
-                self.path, exc, damaged, self._level_name(level))) from exc
+            raise named from exc
+
+    def _damage_error(self, level: _Level, window: Window, band_list: list[int],
+                      failure: errors.GDALError) -> errors.CorruptDataError | None:
+        """The error naming the damaged blocks of ``level`` under ``window``, or None."""
+        damaged = self._damaged_blocks(level, window, band_list)
+        if not damaged:
+            return None
+        return errors.CorruptDataError(blocks.damage_message(
+            self.path, failure, damaged, self._level_name(level)))
+
+    def damage_under(self, window: Window, out_width: int, out_height: int,
+                     failure: errors.GDALError) -> errors.CorruptDataError | None:
+        """For a read of ``window`` at ``out_width`` × ``out_height`` that failed in a virtual
+        dataset over this raster (a warp): the error naming this raster's damaged blocks under
+        it, in the level GDAL reads at that size or at full resolution; None when none is."""
+        factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
+        bands = list(range(1, self.info.band_count + 1))
+        for level in dict.fromkeys([self._best_level(factor), self._levels[0]]):
+            named = self._damage_error(level, window, bands, failure)
+            if named is not None:
+                return named
+        return None
 
     def _damaged_blocks(self, level: _Level, window: Window, band_list: list[int]) -> list[str]:
         """The blocks of ``level`` under ``window`` (base pixels) that do not decode

@@ -116,6 +116,8 @@ class TileSource(GeoMethods, FrameMethods, StyleMethods):
         self._raster.close()
         if self._view is not None:
             self._view.close()
+        for layer in self._frame_layers.values():
+            layer.close()
 
     # -- metadata -------------------------------------------------------------------------------
     @property

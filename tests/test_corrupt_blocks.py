@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import mercantile
 import numpy as np
 import pytest
 from factory import make_raster
@@ -234,3 +235,25 @@ def test_pixels_of_the_damaged_block_are_never_returned_by_any_reader_call(damag
         with pytest.raises(errors.CorruptDataError) as info:
             source.getThumbnail(format='numpy')
         assert names_the_block(info.value, path, case)
+
+
+@base_cases
+def test_projected_reads_name_the_file_and_its_damaged_block(damaged, tmp_path):
+    """In web mercator the damaged block is read through a warped VRT: the error names the
+    file and its block (found under the tile through GDAL's transformer), not the VRT's."""
+    case, _ = damaged
+    georeferenced = make_raster(
+        tmp_path / 'georeferenced.tif', *SIZE, 3, epsg=32618,
+        geotransform=(583000, 10, 0, 4507000, 0, -10),
+        options=['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', f'COMPRESS={case.compression}'],
+        overviews=case.overviews)
+    damage_block(georeferenced, *case.block, fill=case.fill, tail=case.tail)
+    source = geolargeimage.open(georeferenced, projection='EPSG:3857', resample='nearest')
+    transformer = gdal.Transformer(gdal.Open(str(georeferenced)), None, ['DST_SRS=EPSG:4326'])
+    col, row = (case.block[0] + 0.5) * 256, (case.block[1] + 0.5) * 256
+    (lon, lat, _) = transformer.TransformPoint(0, min(col, SIZE[0] - 1), min(row, SIZE[1] - 1))[1]
+    tile = mercantile.tile(lon, lat, source.levels - 1)
+    with pytest.raises(errors.SourceError) as failure:
+        source.getTile(tile.x, tile.y, tile.z, numpyAllowed='always')
+    assert names_the_block(failure.value, georeferenced, case), str(failure.value)
+    assert 'warped.vrt' not in str(failure.value).split(':')[1]

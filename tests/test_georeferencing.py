@@ -224,3 +224,35 @@ def test_small_raster_serves_every_zoom_from_zero(tmp_path):
                                           numpyAllowed='always')[..., -1].any()
     finally:
         config.setConfig('warp_error_threshold', None)
+
+
+@pytest.mark.parametrize('kind', ('global_lonlat', 'polar'))
+def test_reads_coarser_than_zoom_zero(kinds, kind, exact_transformer_config):
+    """The whole world at 128² is coarser than zoom 0 (256²): it is warped at its own size, as
+    gdal.Warp of the world's bounds; the thumbnail of a global raster is such a read."""
+    source = geolargeimage.open(kinds[kind], projection='EPSG:3857', resample='nearest')
+    world, _ = source.getRegion(region=dict(left=-WORLD, top=WORLD, right=WORLD, bottom=-WORLD,
+                                            units='EPSG:3857'),
+                                output=dict(maxWidth=128, maxHeight=128), format='numpy')
+    with gdal.quiet_errors():
+        reference = gdal.Warp('', str(kinds[kind]), format='MEM', dstSRS='EPSG:3857',
+                              outputBounds=(-WORLD, -WORLD, WORLD, WORLD), width=128,
+                              height=128, resampleAlg='near', dstAlpha=True,
+                              errorThreshold=0).ReadAsArray().transpose(1, 2, 0)
+    np.testing.assert_array_equal(world, reference)
+    thumbnail, _ = source.getThumbnail(width=128, height=128, format='numpy')
+    assert max(thumbnail.shape[:2]) == 128 and thumbnail[..., -1].any()
+
+
+def test_antimeridian_thumbnail_is_the_data_not_a_sliver(kinds):
+    source = geolargeimage.open(kinds['antimeridian_utm'], projection='EPSG:3857')
+    thumbnail, _ = source.getThumbnail(width=256, height=256, format='numpy')
+    assert min(thumbnail.shape[:2]) > 64
+    assert (thumbnail[..., -1] > 0).mean() > 0.3
+
+
+@pytest.fixture
+def exact_transformer_config():
+    config.setConfig('warp_error_threshold', 0)
+    yield
+    config.setConfig('warp_error_threshold', None)
