@@ -87,7 +87,11 @@ def horizontal(srs: osr.SpatialReference) -> osr.SpatialReference:
 
 
 def describe(srs: osr.SpatialReference) -> str:
-    """A short name of a CRS for messages: its authority code, else its name."""
+    """A short name of a CRS for messages: its authority code, else its name and PROJ string.
+
+    >>> describe(parse_crs('EPSG:32618')), describe(parse_crs('+proj=eqc +R=3396190'))
+    ('EPSG:32618', "'unknown' (+proj=eqc +lat_ts=0 +lat_0=0 +lon_0=0 +x_0=0 +y_0=0 +R=3396190 +units=m +no_defs)")
+    """
     code = srs.GetAuthorityCode(None)
     name = srs.GetName() or 'unnamed CRS'
     return f'{srs.GetAuthorityName(None)}:{code}' if code else f'{name!r} ({proj4(srs)})'
@@ -113,7 +117,7 @@ def _transformation(source_wkt: str, target_wkt: str) -> osr.CoordinateTransform
         # PROJ refuses, e.g., a Mars CRS to an Earth one; its last line says why.
         reason = str(exc).strip().splitlines()[-1].removeprefix('May be caused by: ')
         raise OptionsError(f'No coordinate operation from {describe(source)} to '
-                           f'{describe(target)}: {reason}') from None
+                           f'{describe(target)}: {reason}') from exc
 
 
 def check_transformable(source: osr.SpatialReference, target: osr.SpatialReference) -> None:
@@ -231,7 +235,24 @@ def _sampled_bounds(source: osr.SpatialReference, target: osr.SpatialReference,
             found_x.append(edge_x[edge_ok])
             found_y.append(edge_y[edge_ok])
     all_x, all_y = np.concatenate(found_x), np.concatenate(found_y)
-    return float(all_x.min()), float(all_y.min()), float(all_x.max()), float(all_y.max())
+    west, east = _longitude_span(all_x) if target.IsGeographic() \
+        else (float(all_x.min()), float(all_x.max()))
+    return west, float(all_y.min()), east, float(all_y.max())
+
+
+def _longitude_span(longitudes: np.ndarray) -> tuple[float, float]:
+    """West and east of a set of longitudes: the complement of the widest gap between them
+    around the circle, so a set across the antimeridian has west > east.
+
+    >>> _longitude_span(np.array([170.0, 175.0, -178.0])), _longitude_span(np.array([-10.0, 20.0]))
+    ((170.0, -178.0), (-10.0, 20.0))
+    """
+    ordered = np.sort(((longitudes + 180) % 360) - 180)
+    gaps = np.diff(np.append(ordered, ordered[0] + 360))
+    widest = int(np.argmax(gaps))
+    if widest == len(ordered) - 1 or gaps[widest] < 1e-9:  # the widest gap spans ±180
+        return float(ordered[0]), float(ordered[-1])
+    return float(ordered[widest + 1]), float(ordered[widest])
 
 
 @functools.lru_cache(maxsize=64)

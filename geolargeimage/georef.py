@@ -12,6 +12,8 @@ import math
 from osgeo import gdal, osr
 from pyproj import Geod
 
+from .crs import DENSIFY_POINTS
+
 _GEOD = Geod(ellps='WGS84')
 _WGS84 = osr.SpatialReference()
 _WGS84.ImportFromEPSG(4326)
@@ -95,7 +97,7 @@ def native_geotransform(dataset: gdal.Dataset) -> tuple[float, ...] | None:
     return tuple(geotransform) if geotransform else None
 
 
-def gcp_outline(dataset: gdal.Dataset, points_per_edge: int = 21
+def gcp_outline(dataset: gdal.Dataset, points_per_edge: int = DENSIFY_POINTS
                 ) -> tuple[dict[str, tuple[float, float]], list[tuple[float, float]]] | None:
     """For a raster georeferenced by GCPs only: its corners (ul, ur, ll, lr) and its outline
     (``points_per_edge`` points on each pixel edge) in the GCPs' CRS, through the GCP

@@ -43,11 +43,11 @@ class WorldGrid:
 
     @property
     def size_x(self) -> int:
-        return self.matrix_width * TILE_SIZE << self.max_level
+        return self.size_at(self.max_level)[0]
 
     @property
     def size_y(self) -> int:
-        return self.matrix_height * TILE_SIZE << self.max_level
+        return self.size_at(self.max_level)[1]
 
     def size_at(self, level: int) -> tuple[int, int]:
         """Width and height in pixels of the whole world at ``level``."""

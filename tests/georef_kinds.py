@@ -152,3 +152,13 @@ def sample_lonlat(path: Path, count: int, seed: int) -> list[tuple[float, float]
         if ok and abs(lat) < 85 and np.isfinite(lon):
             points.append((lon, lat))
     return points
+
+
+def geostationary_pacific(folder: Path) -> Path:
+    """A geostationary full disk over 140° E (as Himawari's), whose disk crosses 180°."""
+    step = 2 * GEOS_HALF_DISK / 500
+    return _write(folder / 'geos_pacific.tif', 500, 500, srs=GEOS.replace('-75', '140'),
+                  geotransform=(-GEOS_HALF_DISK, step, 0, GEOS_HALF_DISK, 0, -step), seed=11)
+
+
+KINDS['geostationary_pacific'] = geostationary_pacific

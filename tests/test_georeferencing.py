@@ -256,3 +256,20 @@ def exact_transformer_config():
     config.setConfig('warp_error_threshold', 0)
     yield
     config.setConfig('warp_error_threshold', None)
+
+
+def test_geostationary_disk_across_the_antimeridian(kinds, exact_transformer_config):
+    """A disk over 140° E reaches past 180°: its bounds cross the antimeridian (west > east),
+    and its tiles on both sides equal gdal.Warp."""
+    path = kinds['geostationary_pacific']
+    west, south, east, north = box(geolargeimage.open(path).getBounds('EPSG:4326'))
+    assert west == pytest.approx(140 - 81.3, abs=0.5) and east == pytest.approx(
+        140 + 81.3 - 360, abs=0.5)
+    source = geolargeimage.open(path, projection='EPSG:3857', resample='nearest')
+    z = source.levels - 1
+    for lon in (150.0, -150.0):
+        tile = mercantile.tile(lon, 10.0, z)
+        pixels = source.getTile(tile.x, tile.y, z, numpyAllowed='always')
+        reference = reference_tile(path, tile, 'near', 0)
+        assert reference[..., -1].any()
+        np.testing.assert_array_equal(pixels, reference)
