@@ -46,7 +46,8 @@ def damaged_blocks(path: str, *, level_path: str, overview: int | None,
     ``level_path`` is opened with. Each block is decoded alone on a fresh single-threaded handle
     (``Band.ReadBlock``). None are found when more than :data:`MAX_PROBED_BLOCKS`
     (:data:`MAX_PROBED_REMOTE_BLOCKS` for a ``remote`` file) lie under the window of a band,
-    when the level cannot be opened again, or when a remote block cannot be fetched.
+    when the level cannot be opened again, or when a remote block cannot be fetched. A
+    pixel-interleaved file is probed through its first band only: its blocks hold every band.
 
     >>> from osgeo import gdal
     >>> _ = gdal.GetDriverByName('GTiff').Create('/vsimem/blocks.tif', 300, 200).Close()
@@ -65,6 +66,8 @@ def damaged_blocks(path: str, *, level_path: str, overview: int | None,
                                   open_options=list(open_options))
     except errors.SourceError:
         return []
+    if (dataset.GetMetadata('IMAGE_STRUCTURE') or {}).get('INTERLEAVE') == 'PIXEL':
+        bands = list(bands)[:1]  # one stored block holds every band's pixels
     for band_number in bands:
         band = dataset.GetRasterBand(band_number)
         band = band if overview is None else band.GetOverview(overview)
@@ -72,7 +75,7 @@ def damaged_blocks(path: str, *, level_path: str, overview: int | None,
         cols = _block_range(col_off, width, block_width, band.XSize)
         rows = _block_range(row_off, height, block_height, band.YSize)
         if len(cols) * len(rows) > limit:
-            return []
+            break
         for block_y in rows:
             for block_x in cols:
                 if (block_x, block_y) in damaged:
