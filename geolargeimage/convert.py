@@ -5,9 +5,9 @@ uncompressed external overviews (an uncompressed GTiff when it has a mask), buil
 GTIFF_DIRECT_IO; then a single ``gdal.Translate`` copies image and overviews into a tiled
 GeoTIFF (``COPY_SRC_OVERVIEWS``) or a COG (``OVERVIEWS=FORCE_USE_EXISTING``). Several frames
 become the pages of a multi-page GeoTIFF (``APPEND_SUBDATASET``), associated images more pages.
-The file is written under a temporary name in the target's folder and renamed into place
+The file is written in a temporary folder of its own beside the target and renamed into place
 (``os.replace``) only when complete, so a failure or an interruption leaves the previous file,
-or nothing, and no temporary file; GDAL's block cache is capped meanwhile, so memory does not
+or nothing, and no temporary file (a killed write's folder is removed by the next write there); GDAL's block cache is capped meanwhile, so memory does not
 grow with the image. GDAL only *warns* about an unknown creation option or value (and writes the
 file without it), so options are checked first against the driver's own option list.
 
@@ -21,7 +21,6 @@ import contextlib
 import os
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,8 +35,9 @@ from .env import Env, error_class
 from .frames import discover
 from .paths import is_virtual, to_gdal_path
 from .write_options import (BIGTIFF_BYTES, PROGRESS_DELAY, WRITE_CACHE_BYTES, Compression,
-                            OutputPlan, OverviewResampling, WriteOptions, check_output_path,
-                            overview_factors, plan_output)
+                            WRITE_FOLDER_PREFIX, OutputPlan, OverviewResampling, WriteOptions,
+                            check_output_path, overview_factors, plan_output, remove_folder,
+                            temporary_folder)
 
 
 # -- progress -------------------------------------------------------------------------------------
@@ -83,11 +83,13 @@ class Progress:
 # -- atomic output --------------------------------------------------------------------------------
 @contextlib.contextmanager
 def atomic_output(target: str | os.PathLike, *, overwrite: bool = True) -> Iterator[str]:
-    """Yield a temporary path beside ``target``; when the block succeeds it becomes ``target``
-    (``os.replace``, or ``os.link`` when overwriting is not allowed, so a file that appeared
-    meanwhile is not replaced either). Afterwards every other file named after the temporary
-    path (staging VRTs and overviews, GDAL's ``.ovr.tmp``) is removed; on failure the temporary
-    file too, and the previous target, if any, is untouched.
+    """Yield a temporary path, in a folder of its own beside ``target``
+    (``.<target name>.geolargeimage-<host>-<pid>-<token>``, :func:`temporary_folder`); when the
+    block succeeds the file becomes ``target`` (``os.replace``, or ``os.link`` when overwriting
+    is not allowed, so a file that appeared meanwhile is not replaced either). The folder, with
+    whatever else the write put there (staging VRTs and overviews, GDAL's ``.ovr.tmp``), is
+    removed afterwards, on success and on every error; on failure the previous target, if any,
+    is untouched. Folders left by killed writes in that folder are removed first.
     """
     target = Path(target)
     if is_virtual(str(target)) or '://' in str(target):
@@ -97,16 +99,16 @@ def atomic_output(target: str | os.PathLike, *, overwrite: bool = True) -> Itera
     folder = target.parent
     if not folder.is_dir():
         raise errors.WriteError(f'Cannot write {target}: {folder} is not a folder')
-    prefix = f'.{target.name}.{uuid.uuid4().hex[:12]}'
-    temporary = folder / (prefix + '.tmp')
     try:
-        yield str(temporary)
-        _commit(temporary, target, overwrite)
+        scratch = temporary_folder(folder, WRITE_FOLDER_PREFIX.format(name=target.name))
+    except OSError as exc:
+        raise errors.WriteError(f'Cannot write {target}: cannot make a temporary folder in '
+                                f'{folder}: {exc.strerror or exc}') from exc
+    try:
+        yield str(scratch / target.name)
+        _commit(scratch / target.name, target, overwrite)
     finally:
-        for leftover in folder.iterdir():
-            if leftover.name.startswith(prefix):
-                with contextlib.suppress(OSError):
-                    leftover.unlink()
+        remove_folder(scratch)
 
 
 def _exists(target: Path) -> errors.WriteError:

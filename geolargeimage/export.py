@@ -2,7 +2,8 @@
 
 GDAL does the whole job: ``gdal.Translate`` of a pixel window (georeferencing, nodata and band
 interpretation carried over) or ``gdal.Warp`` into a projection's bounds. The file is written
-beside its target and renamed into place, so a failure never leaves half a file there.
+in a temporary folder beside its target and renamed into place, so a failure never leaves half a
+file there, and the folder goes on every path.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from osgeo import gdal
 
 from .env import gdal_errors
 from .errors import WriteError
-from .write_options import check_output_path
+from .write_options import (WRITE_FOLDER_PREFIX, check_output_path, remove_folder,
+                            temporary_folder)
 
 #: Creation options of exported regions: tiled, lossless, large files allowed.
 CREATION_OPTIONS = ['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=LZW',
@@ -37,18 +39,24 @@ def target_path(path: str | os.PathLike | None) -> Path:
 
 
 def _write_atomically(target: Path, write) -> Path:
-    handle, temporary = tempfile.mkstemp(prefix='.' + target.name + '.', suffix='.tmp',
-                                         dir=target.parent)
-    os.close(handle)
+    """Run ``write`` on a temporary path, in a folder of its own beside ``target`` (removed
+    afterwards, on every path; those left by killed writes go first), then rename it into
+    place."""
     try:
-        write(temporary)
+        scratch = temporary_folder(target.parent, WRITE_FOLDER_PREFIX.format(name=target.name))
+    except OSError as exc:
+        raise WriteError(f'Cannot write {target}: cannot make a temporary folder in '
+                         f'{target.parent}: {exc.strerror or exc}') from exc
+    try:
+        temporary = scratch / target.name
+        write(str(temporary))
         os.replace(temporary, target)
-    except BaseException as exc:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        if isinstance(exc, (RuntimeError, OSError)) and not isinstance(exc, WriteError):
-            raise WriteError(f'Cannot write {target}: {exc}') from exc
-        raise
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, WriteError):
+            raise
+        raise WriteError(f'Cannot write {target}: {exc}') from exc
+    finally:
+        remove_folder(scratch)
     return target
 
 

@@ -16,15 +16,18 @@ mosaic of them in its VRT.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
 from osgeo import gdal, gdal_array, osr
 
+from . import errors
 from .convert import write_errors
 from .env import Env
 from .vrt import mosaic_xml
@@ -52,6 +55,27 @@ FrameKey = tuple[tuple[str, int], ...]
 #: States of a chunk's block: nothing written; written in part (the chunk's mask says where);
 #: written everywhere (the mask, if any, not saying so yet); written everywhere, mask 255.
 EMPTY, PARTIAL, FULL, FILLED = 0, 1, 2, 3
+
+
+@contextlib.contextmanager
+def spill_errors(folder: Path) -> Iterator[None]:
+    """Turn a failure to write, flush or close the spill's chunk files (a full disk, a file size
+    limit) into :class:`WriteError` naming the spill ``folder``, with GDAL's message and the
+    space left there."""
+    try:
+        with gdal.quiet_errors():
+            yield
+    except errors.GeoLargeImageError:
+        raise
+    except (RuntimeError, OSError) as exc:
+        message = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                   else str(exc).strip()) or gdal.GetLastErrorMsg()
+        try:
+            free = f' ({shutil.disk_usage(folder).free / 2 ** 20:.1f} MiB free there)'
+        except OSError:
+            free = ''
+        raise errors.WriteError(f'Cannot write the spill folder {folder}{free}: '
+                                f'{message}') from exc
 
 
 class Coverage:
@@ -105,7 +129,13 @@ class Spill:
     def write(self, key: FrameKey, pixels: np.ndarray, col: int, row: int,
               keep: np.ndarray | None) -> None:
         """Write ``pixels`` (rows, columns, bands) of frame ``key`` at ``col``, ``row``, split
-        over the chunks it touches; where ``keep`` is false the stored pixels stay."""
+        over the chunks it touches; where ``keep`` is false the stored pixels stay. WriteError
+        when the chunks cannot be written (a full disk)."""
+        with spill_errors(self.folder):
+            self._write(key, pixels, col, row, keep)
+
+    def _write(self, key: FrameKey, pixels: np.ndarray, col: int, row: int,
+               keep: np.ndarray | None) -> None:
         height, width = pixels.shape[:2]
         unflushed = pixels.nbytes
         for chunk_row in range(row // CHUNK_SIZE, (row + height - 1) // CHUNK_SIZE + 1):
@@ -130,7 +160,7 @@ class Spill:
                     x_off, y_off, piece.shape[:2], where)
         self._unflushed += unflushed
         if self._unflushed >= FLUSH_BYTES:
-            self.flush()
+            self._flush()
 
     def _mark_written(self, dataset: gdal.Dataset, coverage: Coverage, x_off: int, y_off: int,
                       shape: tuple[int, int], where: np.ndarray | None) -> int:
@@ -225,16 +255,16 @@ class Spill:
         proj_x, proj_y, pixel_x, pixel_y), metadata, band interpretations and ``descriptions``
         the output file will carry, and, with ``mask`` and when the frame has pixels no tile
         wrote, a per-dataset mask (0 there). Closes the open chunks first, so the VRT reads what
-        has been written."""
+        has been written. WriteError when the chunks or the VRT cannot be written."""
         self.close()
-        xml = mosaic_xml(width, height, self.dtype, self.bands, self.chunks_of(key),
-                         chunk_size=CHUNK_SIZE, block=SPILL_BLOCK)
-        if mask and self.has_gaps(key, width, height):
-            with write_errors(self.folder):
+        with spill_errors(self.folder):
+            xml = mosaic_xml(width, height, self.dtype, self.bands, self.chunks_of(key),
+                             chunk_size=CHUNK_SIZE, block=SPILL_BLOCK)
+            if mask and self.has_gaps(key, width, height):
                 self._fill_masks(key)
-            end = xml.rindex('</VRTDataset>')
-            xml = xml[:end] + self._mask_xml(key, width, height) + xml[end:]
-        path.write_text(xml, encoding='utf-8')
+                end = xml.rindex('</VRTDataset>')
+                xml = xml[:end] + self._mask_xml(key, width, height) + xml[end:]
+            path.write_text(xml, encoding='utf-8')
         with write_errors(path):
             dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_UPDATE)
             if gcps:
@@ -291,7 +321,12 @@ class Spill:
 
     def flush(self) -> None:
         """Write dirty blocks and drop the chunks' blocks from GDAL's cache (a GTiff's
-        ``FlushCache`` keeps its mask band's blocks: they are flushed on their own)."""
+        ``FlushCache`` keeps its mask band's blocks: they are flushed on their own). WriteError
+        when they cannot be written."""
+        with spill_errors(self.folder):
+            self._flush()
+
+    def _flush(self) -> None:
         for path, dataset in self._open.items():
             dataset.FlushCache()
             if self._coverage[path].masked:
@@ -299,10 +334,19 @@ class Spill:
         self._unflushed = 0
 
     def close(self) -> None:
-        """Close every chunk (so their TIFF directories are on disk for other readers)."""
+        """Close every chunk (so their TIFF directories are on disk for other readers), all of
+        them even when one fails; then WriteError for the first that could not be written."""
+        failure = None
         while self._open:
-            self._open.popitem()[1].Close()
+            dataset = self._open.popitem()[1]
+            try:
+                with spill_errors(self.folder):
+                    dataset.Close()
+            except errors.WriteError as exc:
+                failure = failure or exc
         self._unflushed = 0
+        if failure is not None:
+            raise failure
 
 
 def save_image(path: Path, pixels: np.ndarray, key: str) -> None:

@@ -1,16 +1,23 @@
 """What a write is asked for: compression, quality, tile size, overviews, creation options, and
 the GDAL creation options that follow (checked against the driver's own list, since GDAL only
-warns about a bad one and writes the file without it); and which file names the writers write.
+warns about a bad one and writes the file without it); which file names the writers write; and
+where their temporary files live (:func:`temporary_folder`).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import socket
+import time
+import uuid
+import warnings
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -38,6 +45,15 @@ PROGRESS_DELAY = 1.0
 #: cache only holds blocks that are never used again: GDAL's default (5 % of RAM) made a
 #: 20000² write peak at 1.4 GB of RSS, 64 MiB keeps it near 200 MB at the same speed.
 WRITE_CACHE_BYTES = 64 << 20
+#: Seconds without a change after which a temporary folder left by a write on *another host*
+#: (whose process cannot be checked from here) counts as stale and is removed.
+STALE_SECONDS = 24 * 3600
+#: Name prefixes of the writers' temporary folders: one per write beside its target
+#: (``.<target name>.geolargeimage-<host>-<pid>-<token>``), one per sink's spill
+#: (``geolargeimage-sink-<host>-<pid>-<token>``).
+WRITE_FOLDER_PREFIX, SINK_FOLDER_PREFIX = '.{name}.geolargeimage', 'geolargeimage-sink'
+_TEMPORARY_FOLDER = re.compile(r'(?:\..+\.geolargeimage|geolargeimage-sink)'
+                               r'-(?P<host>[A-Za-z0-9]*)-(?P<pid>[0-9]+)-[0-9a-f]{12}')
 
 
 class Compression(ChoiceEnum):
@@ -352,3 +368,86 @@ def overview_factors(width: int, height: int, tile_size: int) -> list[int]:
     return factors
 
 
+
+
+# -- temporary folders ----------------------------------------------------------------------------
+def _host() -> str:
+    """This host's name as it appears in temporary folder names (letters and digits only)."""
+    return re.sub('[^A-Za-z0-9]', '', socket.gethostname())[:32]
+
+
+def temporary_folder(parent: str | os.PathLike, prefix: str) -> Path:
+    """A new, private folder ``<prefix>-<host>-<pid>-<token>`` in ``parent`` for one write's (or
+    one sink's) temporary files, after removing the stale ones (:func:`remove_stale_folders`).
+
+    The name says who made it, so a later write can tell a folder left by a killed process
+    from one still in use. Raises OSError when the folder cannot be made.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     temporary_folder(parent, 'geolargeimage-sink').name.startswith('geolargeimage-sink-')
+    True
+    """
+    remove_stale_folders(parent)
+    folder = Path(parent) / f'{prefix}-{_host()}-{os.getpid()}-{uuid.uuid4().hex[:12]}'
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+def remove_stale_folders(parent: str | os.PathLike) -> list[Path]:
+    """Remove the writers' temporary folders in ``parent`` that no process uses any more: made
+    on this host by a process that no longer runs, or on another host and unchanged for
+    :data:`STALE_SECONDS`. One that cannot be removed gets a UserWarning. Returns those
+    removed."""
+    removed = []
+    try:
+        entries = [entry for entry in os.scandir(parent)
+                   if 'geolargeimage' in entry.name and entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY_FOLDER.fullmatch(entry.name)
+        if match and _stale(entry.path, match['host'], int(match['pid'])):
+            if remove_folder(entry.path, 'a stale temporary folder of a killed write'):
+                removed.append(Path(entry.path))
+    return removed
+
+
+def remove_folder(folder: str | os.PathLike, what: str = 'a temporary folder') -> bool:
+    """Delete ``folder`` and what it holds; a UserWarning, naming it, when that fails (it then
+    stays). Returns whether it is gone."""
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if os.path.lexists(folder):
+            warnings.warn(f'Cannot remove {what}, {folder}: {exc.strerror or exc}; delete it by '
+                          f'hand', UserWarning, stacklevel=3)
+            return False
+    return True
+
+
+def _stale(folder: str, host: str, pid: int) -> bool:
+    if host == _host():
+        return not _running(pid)
+    try:
+        changed = max([os.stat(folder).st_mtime, *(entry.stat().st_mtime
+                                                   for entry in os.scandir(folder))])
+    except OSError:
+        return False
+    return time.time() - changed > STALE_SECONDS
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (``os.kill(pid, 0)``; assumed on Windows, where
+    signal 0 would be a Ctrl-C)."""
+    if os.name == 'nt':
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -13,10 +13,10 @@ sink reads like any source (``getRegion``, ``getTile``, ``getMetadata``, ... thr
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
-import shutil
 import tempfile
 import threading
 import warnings
@@ -32,7 +32,8 @@ from . import errors
 from .constants import TILE_FORMAT_IMAGE
 from .convert import WriteOptions, write_errors, write_raster
 from .spill import SPILL_BLOCK, SPILL_READ_CONFIG, Spill, save_image
-from .write_options import check_output_path
+from .write_options import (SINK_FOLDER_PREFIX, check_output_path, remove_folder,
+                            temporary_folder)
 from .crs import parse_crs
 from .frames import FRAME_METADATA_KEY
 from .grid import level_count
@@ -146,9 +147,7 @@ class ImageSink:
             self._check_open()
             pixels = self._conform(pixels)
             key = checks.frame_key(positions)
-            spill = self._spill()
-            with write_errors(spill.folder):
-                spill.write(key, pixels, col, row, keep)
+            self._spill().write(key, pixels, col, row, keep)  # (WriteError on a full disk)
             for axis, position in positions.items():
                 self._axis_counts[axis] = max(self._axis_counts.get(axis, 0), position + 1)
             for axis, value in values.items():
@@ -178,12 +177,17 @@ class ImageSink:
             raise errors.WriteError('This image sink is closed')
 
     def _folder(self) -> Path:
+        """The spill folder, made at first use in ``tempdir`` (else TMPDIR): named after this
+        process (:func:`~geolargeimage.write_options.temporary_folder`), so that the next sink
+        there removes it if this process is killed; closing the sink, its garbage collection or
+        the interpreter's exit remove it otherwise."""
         if self._state.folder is None:
+            parent = self._tempdir if self._tempdir is not None else tempfile.gettempdir()
             try:
-                self._state.folder = Path(tempfile.mkdtemp(prefix='geolargeimage-sink-',
-                                                           dir=self._tempdir))
+                self._state.folder = temporary_folder(parent, SINK_FOLDER_PREFIX)
             except OSError as exc:
-                raise errors.WriteError(f'Cannot create a spill folder: {exc}') from exc
+                raise errors.WriteError(f'Cannot create a spill folder in {parent}: '
+                                        f'{exc.strerror or exc}') from exc
         return self._state.folder
 
     def _spill(self) -> Spill:
@@ -542,7 +546,9 @@ class _State:
     def release(self) -> None:
         self.invalidate()
         if self.spill is not None:
-            self.spill.close()
+            # (a chunk that cannot be flushed now, on a full disk, is deleted with the folder)
+            with contextlib.suppress(errors.WriteError):
+                self.spill.close()
         if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+            remove_folder(self.folder, 'the spill folder')
         self.folder = self.spill = None
