@@ -21,6 +21,14 @@ test: venv
 bench: venv
 	$(PYTHON) tests/benchmarks/run.py
 
+# The long fuzz corpus (the CI part runs in `make test`); FUZZ_COUNT / FUZZ_SEED change it.
+FUZZ_COUNT ?= 2000
+FUZZ_SEED ?= 2026
+.PHONY: fuzz
+fuzz: venv
+	GEOLARGEIMAGE_FUZZ_LONG=$(FUZZ_COUNT) GEOLARGEIMAGE_FUZZ_SEED=$(FUZZ_SEED) \
+	$(PYTHON) -m pytest -p no:xdist tests/test_fuzz.py -k long -rA
+
 demo: venv
 	$(PYTHON) -m geolargeimage.demo data/sample.tif demo-output
 

@@ -171,9 +171,8 @@ def _block_spans(length: int, out: int, block: float,
     >>> _block_spans(700, 350, 256, most=2)
     [(0, 256), (256, 350)]
     """
+    count = math.ceil(length / block)
+    step = math.ceil(count / most) if count > most else 1  # merged without listing every block
     edges = [min(out, max(0, math.ceil(k * block * out / length - 0.5)))
-             for k in range(math.ceil(length / block) + 1)]
-    edges[-1] = out
-    edges = edges[::math.ceil((len(edges) - 1) / most)] + [out] if len(edges) - 1 > most \
-        else edges
+             for k in range(0, count, step)] + [out]
     return [(start, end) for start, end in zip(edges, edges[1:]) if end > start]

@@ -16,11 +16,22 @@ from .errors import OutputSizeError
 #: Defaults: the largest output a request may produce (pixels), whether ``open`` shares sources,
 #: how many sources it keeps, and the error threshold (pixels) of the transformer projected reads
 #: warp with (GDAL's default; 0 is exact).
+#: ``statistics_max_pixels``: the most stored pixels (whole blocks) band statistics decode; when
+#: no stored level fits, whole blocks spread over the image are sampled.
+#: ``pyramid_max_pixels``: the largest raster (pixels of its coarsest stored level) whose missing
+#: overviews are synthesized; a coarse read of a larger one decodes the stored pixels when they
+#: are at most ``max_output_pixels``, and raises OutputSizeError otherwise.
+#: ``lenient_styles``: take a bad style ``min``/``max`` as 'auto' with a warning, and one entry
+#: with a band below -1 as the default style, as large_image does, instead of raising.
 DEFAULTS: dict[str, Any] = {
     'max_output_pixels': 1 << 28,
     'cache_sources': True,
     'cache_tilesource_maximum': 64,
     'warp_error_threshold': 0.125,
+    'remote_timeout': 60,  # seconds one remote operation may take, retries included (env.py)
+    'statistics_max_pixels': 1 << 25,
+    'pyramid_max_pixels': 1 << 30,
+    'lenient_styles': False,
 }
 _values: dict[str, Any] = {}
 _lock = threading.Lock()

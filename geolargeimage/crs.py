@@ -7,7 +7,9 @@ longitude first), so transforms never swap axes behind the caller's back.
 from __future__ import annotations
 
 import functools
+import json
 import math
+import re
 
 import numpy as np
 import pyproj
@@ -27,38 +29,140 @@ BISECTIONS = 30
 WGS84_NAMES = ('wgs84', '4326', 'epsg:4326', 'crs84', 'ogc:crs84')
 
 
-@functools.lru_cache(maxsize=64)
-def _parse(text: str) -> str:
-    srs = osr.SpatialReference()
-    with gdal.quiet_errors():
-        try:
-            srs.SetFromUserInput(text)
-        except RuntimeError as exc:
-            raise OptionsError(f'Unknown or malformed CRS {text!r}: {exc}') from None
-    if not srs.ExportToWkt():
-        raise OptionsError(f'Unknown or malformed CRS {text!r}')
-    return srs.ExportToWkt()
+#: Authorities whose codes name a CRS in PROJ's database (``pyproj.database.get_authorities``,
+#: plus GDAL's short 'IAU').
+AUTHORITIES = ('EPSG', 'ESRI', 'IAU', 'IAU_2015', 'IGNF', 'NKG', 'NRCAN', 'OGC', 'PROJ')
+#: What :func:`parse_crs` accepts, for messages.
+ACCEPTED_CRS = ("an authority code such as 'EPSG:4326' (authorities: " + ', '.join(AUTHORITIES)
+                + "), an OGC URN 'urn:ogc:def:crs:EPSG::4326', WKT (1 or 2), PROJJSON, a PROJ "
+                "string '+proj=...', '+init=epsg:n', or 'wgs84' (any of them may follow "
+                "'proj4:'); no URL, path or file name")
+_AUTHORITY_CODE = re.compile(r'(?P<authority>[A-Za-z][A-Za-z0-9_]*):(?P<code>[A-Za-z0-9_.+-]+)')
+_URN = re.compile(r'urn:ogc:def:crs(?:,crs)?:[A-Za-z0-9_.,:+-]*', re.IGNORECASE)
+#: Keywords a WKT 1 or WKT 2 CRS starts with.
+_WKT = re.compile(r'(?:PROJCS|GEOGCS|GEOCCS|COMPD_CS|VERT_CS|LOCAL_CS|FITTED_CS|GEODCRS|'
+                  r'GEODETICCRS|GEOGCRS|GEOGRAPHICCRS|PROJCRS|PROJECTEDCRS|VERTCRS|VERTICALCRS|'
+                  r'COMPOUNDCRS|BOUNDCRS|ENGCRS|ENGINEERINGCRS|PARAMETRICCRS|TIMECRS|'
+                  r'DERIVEDPROJCRS)\s*[\[(]', re.IGNORECASE)
+_INIT = re.compile(r'\+init=(\S*)', re.IGNORECASE)
+_INIT_EPSG = re.compile(r'epsg:\d+', re.IGNORECASE)
+#: Words that make PROJ read a file wherever they appear (a WKT PARAMETERFILE or PROJ4_GRIDS,
+#: PROJJSON's parameter_file, a PROJ string's file keys)...
+_FILE_WORDS = re.compile(r'PARAMETERFILE|PROJ4_GRIDS|parameter_file|\+file\s*=|\+filename\s*=|'
+                         r'\+path\s*=', re.IGNORECASE)
+#: ...and grid keys, in a PROJ string or a WKT EXTENSION["PROJ4", ...]: only the null grid
+#: (``+nadgrids=@null`` of Google's mercator) is data.
+_GRIDS = re.compile(r'(?:nadgrids|geoidgrids|grids)\s*=\s*([^\s"\]]*)', re.IGNORECASE)
+#: SetFromUserInput options: CRS text is data, never a download or a file to read.
+_DATA_ONLY = ['ALLOW_NETWORK_ACCESS=NO', 'ALLOW_FILE_ACCESS=NO']
 
 
-def parse_crs(text: str) -> osr.SpatialReference:
-    """A CRS from ``EPSG:n``, ``proj4:…``, ``+proj=…``, ``+init=epsg:n``, ``wgs84``, WKT, ...
+def crs_text_kind(text: str) -> tuple[str, str]:
+    """(kind, text to parse) of a CRS string, by its syntax alone: no GDAL, PROJ or file
+    system is asked, so the answer never depends on what exists on this machine.
 
-    >>> parse_crs('EPSG:3857').GetAuthorityCode(None)
-    '3857'
-    >>> parse_crs('wgs84').IsGeographic()
-    1
+    Kinds are 'authority', 'urn', 'wkt', 'projjson' and 'proj' (large_image's ``proj4:``
+    prefix is dropped first). Raise
+    :class:`~geolargeimage.errors.OptionsError` for anything else: URLs, paths, ``+init=``
+    files and grid-shift files (text that ``SetFromUserInput`` would fetch or read).
+
+    >>> crs_text_kind('wgs84'), crs_text_kind('proj4:+proj=longlat')
+    (('authority', 'EPSG:4326'), ('proj', '+proj=longlat'))
+    >>> crs_text_kind('/etc/passwd')
+    Traceback (most recent call last):
+    ...
+    geolargeimage.errors.OptionsError: Unsupported CRS '/etc/passwd': ...
     """
     if not isinstance(text, str) or not text.strip():
         raise OptionsError(f'A CRS must be a non-empty string, not {text!r}')
     value = text.strip()
     lowered = value.lower()
     if lowered in WGS84_NAMES:
-        value = 'EPSG:4326'
-    elif lowered.startswith('proj4:'):
-        value = value[len('proj4:'):]
-    elif lowered.startswith('+init=epsg:'):
-        value = 'EPSG:' + value.split(':', 1)[1]
-    return srs_from_wkt(_parse(value))
+        return 'authority', 'EPSG:4326'
+    if lowered.startswith('proj4:'):
+        return crs_text_kind(value[len('proj4:'):])
+    if value.startswith('+'):
+        inits = _INIT.findall(value)
+        if any(not _INIT_EPSG.fullmatch(init) for init in inits):
+            raise _refused(text, "'+init=' only takes 'epsg:n' (init files are not read)")
+        if inits and len(value.split()) == 1:
+            return 'authority', 'EPSG:' + inits[0].split(':', 1)[1]
+        kind = 'proj'
+    elif value.startswith('{'):
+        try:
+            if not isinstance(json.loads(value), dict):
+                raise ValueError('not an object')
+        except ValueError as exc:
+            raise _refused(text, f'not PROJJSON ({exc})') from None
+        kind = 'projjson'
+    elif _URN.fullmatch(value):
+        kind = 'urn'
+    elif (match := _AUTHORITY_CODE.fullmatch(value)) is not None:
+        if match['authority'].upper() not in AUTHORITIES:
+            raise _refused(text, f'unknown authority {match["authority"]!r}')
+        kind = 'authority'
+    elif _WKT.match(value):
+        kind = 'wkt'
+    else:
+        raise _refused(text, 'URLs, paths and file names are not read')
+    grids = [name.lstrip('@') for found in _GRIDS.findall(value) for name in found.split(',')]
+    if _FILE_WORDS.search(value) or any(name.lower() != 'null' for name in grids):
+        raise _refused(text, "grid-shift and parameter files are not read (only '@null')")
+    return kind, value
+
+
+def _refused(text: str, reason: str) -> OptionsError:
+    shown = text if len(text) <= 200 else text[:200] + '...'
+    return OptionsError(f'Unsupported CRS {shown!r}: {reason}; a CRS is {ACCEPTED_CRS}')
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(kind: str, value: str) -> str:
+    """WKT of ``value`` of ``kind`` (:func:`crs_text_kind`). PROJ strings and WKT go to their
+    own importers; codes, URNs and PROJJSON (checked to be JSON, so GDAL never takes them for
+    a file name) to ``SetFromUserInput`` with file and network access off."""
+    srs = osr.SpatialReference()
+    with gdal.quiet_errors():
+        try:
+            if kind == 'proj':
+                srs.ImportFromProj4(value)
+            elif kind == 'wkt':
+                srs.ImportFromWkt(value)
+            else:
+                srs.SetFromUserInput(value, options=_DATA_ONLY)
+        except RuntimeError as exc:
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else 'invalid'
+            raise OptionsError(f'Unknown or malformed CRS {value!r}: {reason}') from None
+    if not srs.ExportToWkt():
+        raise OptionsError(f'Unknown or malformed CRS {value!r}')
+    return srs.ExportToWkt()
+
+
+def parse_crs(text: str) -> osr.SpatialReference:
+    """A CRS from ``EPSG:n`` (any authority of PROJ's database), an OGC URN, WKT 1 or 2,
+    PROJJSON, ``+proj=…`` (or ``proj4:+proj=…``), ``+init=epsg:n`` or ``wgs84``.
+
+    CRS text is data: it is checked by :func:`crs_text_kind` first, and ``SetFromUserInput``
+    runs with ``ALLOW_NETWORK_ACCESS=NO`` and ``ALLOW_FILE_ACCESS=NO``, so no URL is fetched
+    and no file read; anything else is an :class:`~geolargeimage.errors.OptionsError`.
+
+    >>> parse_crs('EPSG:3857').GetAuthorityCode(None)
+    '3857'
+    >>> parse_crs('wgs84').IsGeographic()
+    1
+    """
+    return srs_from_wkt(_parse(*crs_text_kind(text)))
+
+
+def set_network(enabled: bool) -> None:
+    """Let PROJ download grids from its CDN, or not (``osr.SetPROJEnableNetwork`` and pyproj's
+    ``set_network_enabled``; process-wide). The tile server turns it off.
+
+    >>> set_network(False); osr.GetPROJEnableNetwork()
+    False
+    """
+    osr.SetPROJEnableNetwork(enabled)
+    pyproj.network.set_network_enabled(enabled)
 
 
 def srs_from_wkt(wkt: str) -> osr.SpatialReference:
@@ -98,13 +202,17 @@ def describe(srs: osr.SpatialReference) -> str:
 
 
 def proj4(srs: osr.SpatialReference) -> str:
-    """The PROJ.4 string of a CRS (large_image's ``srs`` in bounds)."""
+    """The PROJ.4 string of a CRS (large_image's ``srs`` in bounds); '' for a CRS that PROJ.4
+    cannot express (``ExportToProj4`` fails, e.g. for an incomplete GeoTIFF CRS)."""
     with gdal.quiet_errors():
-        return srs.ExportToProj4().strip()
+        try:
+            return srs.ExportToProj4().strip()
+        except RuntimeError:
+            return ''
 
 
 def wgs84() -> osr.SpatialReference:
-    return srs_from_wkt(_parse('EPSG:4326'))
+    return srs_from_wkt(_parse('authority', 'EPSG:4326'))
 
 
 @functools.lru_cache(maxsize=128)

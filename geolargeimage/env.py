@@ -2,19 +2,26 @@
 
 :class:`Env` sets GDAL configuration options for the current thread only and restores them on
 exit. :func:`gdal_errors` turns the ``RuntimeError`` that GDAL raises (with exceptions on) into
-the matching class of :mod:`geolargeimage.errors`, keeping GDAL's message.
+the matching class of :mod:`geolargeimage.errors`, keeping GDAL's message. GDAL's process-wide
+error handler is ours too: it prints as GDAL's default does and remembers the transport failures
+that GDAL's worker threads report, so a dropped connection is reported as one.
+:func:`deadline_options` turns config ``remote_timeout`` into the time-outs of remote reads.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from osgeo import gdal
 
-from . import errors
+from . import config, errors
 from . import remote_errors
 from .paths import is_remote, to_gdal_path
 
@@ -41,6 +48,9 @@ _MESSAGE_CLASSES: tuple[tuple[str, type[errors.GeoLargeImageError]], ...] = (
     ('Data corruption detected', errors.CorruptDataError),
     ('JPEGLib:', errors.CorruptDataError),
     ('Corrupt JPEG data', errors.CorruptDataError),
+    # A connection dropped or timed out mid-body: GDAL then also says 'IReadBlock failed', so
+    # these texts are looked for in every message first (_remote_error).
+    *((text, errors.RemoteAccessError) for text in remote_errors.TRANSPORT_FAILURES),
     ('InvalidCredentials', errors.RemoteAccessError),
     ('AccessDenied', errors.RemoteAccessError),
     ('CURL error', errors.RemoteAccessError),
@@ -71,18 +81,52 @@ REMOTE_DEFAULTS: dict[str, str] = {
     'GDAL_HTTP_MERGE_CONSECUTIVE_RANGES': 'YES',
     'GDAL_HTTP_MULTIPLEX': 'YES',
     'GDAL_HTTP_MAX_RETRY': '3',
-    'GDAL_HTTP_RETRY_DELAY': '0.5',
-    'GDAL_HTTP_TIMEOUT': '30',
-    'GDAL_HTTP_CONNECTTIMEOUT': '10',
     'GDAL_PAM_ENABLED': 'NO',
     'CPL_VSIL_CURL_CHUNK_SIZE': '65536',
 }
+#: HTTP attempts one remote operation makes one after another when every attempt times out,
+#: with a margin for the back-off and the work between attempts. Measured against a server that
+#: accepts and never answers: an open asks for the file 4 times and a tile reads a failing
+#: block 3 times, each request with 1 + ``GDAL_HTTP_MAX_RETRY`` attempts, and the status probe
+#: after a failure makes 1 more: 17 at most.
+REMOTE_ATTEMPTS = 20
+
+
+def deadline_options(total: float | None = None) -> dict[str, str]:
+    """Per-attempt HTTP settings that keep one remote operation within ``total`` seconds
+    (config ``remote_timeout``, 60 by default), retries and their back-off included. The retry
+    delay is a tenth of ``total / REMOTE_ATTEMPTS`` (at most 0.5 s); each of the
+    :data:`REMOTE_ATTEMPTS` attempts gets an equal share of what the back-off leaves, as its
+    time-out and connect time-out (``GDAL_HTTP_TIMEOUT`` bounds a whole request, so one
+    request may take at most that long: raise ``remote_timeout`` for slow links).
+
+    >>> deadline_options(32)['GDAL_HTTP_TIMEOUT'], deadline_options(32)['GDAL_HTTP_RETRY_DELAY']
+    ('1.18', '0.16')
+    """
+    total = float(config.getConfig('remote_timeout') if total is None else total)
+    if not total > 0:
+        raise errors.OptionsError(f'remote_timeout must be a positive number of seconds, '
+                                  f'not {total!r}')
+    delay = min(0.5, total / REMOTE_ATTEMPTS / 10)
+    # Retries wait the delay, then up to 3x longer each time: 3 retries wait at most 13 delays,
+    # for each of the 4 requests an open makes.
+    attempt = max(0.05, (total - 4 * 13 * delay) / REMOTE_ATTEMPTS)
+    return {'GDAL_HTTP_TIMEOUT': f'{attempt:.3g}', 'GDAL_HTTP_CONNECTTIMEOUT': f'{attempt:.3g}',
+            'GDAL_HTTP_LOW_SPEED_TIME': str(max(1, int(attempt))),
+            'GDAL_HTTP_LOW_SPEED_LIMIT': '1', 'GDAL_HTTP_RETRY_DELAY': f'{delay:.3g}'}
+
+
+# The time-outs of the default deadline, for readers of the table (read_options recomputes them
+# from the configured remote_timeout at every call).
+REMOTE_DEFAULTS.update(deadline_options(config.DEFAULTS['remote_timeout']))
 
 
 def read_options(remote: bool) -> dict[str, str]:
     """The defaults a read applies, less those the caller set (an :class:`Env`, the process
-    configuration or the environment win)."""
-    defaults = {**READ_DEFAULTS, **REMOTE_DEFAULTS} if remote else READ_DEFAULTS
+    configuration or the environment win). Remote reads get :data:`REMOTE_DEFAULTS` and the
+    time-outs of :func:`deadline_options`."""
+    defaults = {**READ_DEFAULTS, **REMOTE_DEFAULTS, **deadline_options()} if remote \
+        else READ_DEFAULTS
     return {key: value for key, value in defaults.items() if gdal.GetConfigOption(key) is None}
 
 
@@ -119,6 +163,37 @@ def _config_value(value: object) -> str:
     return str(value)
 
 
+#: Transport failures GDAL reported on threads that have no handler of ours (the worker
+#: threads that fetch a read's ranges): (time.monotonic(), message), the latest ones.
+_THREAD_FAILURES: collections.deque[tuple[float, str]] = collections.deque(maxlen=256)
+_THREAD_FAILURES_LOCK = threading.Lock()
+_PRINTED = {gdal.CE_Warning: 'Warning', gdal.CE_Failure: 'ERROR', gdal.CE_Fatal: 'FATAL'}
+
+
+def _process_handler(kind: int, number: int, message: str) -> None:
+    """GDAL's process-wide error handler: prints as GDAL's default one does, and remembers
+    transport failures, which :func:`gdal_errors` of the read they belong to looks up."""
+    if remote_errors.transport_failure([message]):
+        with _THREAD_FAILURES_LOCK:
+            _THREAD_FAILURES.append((time.monotonic(), message))
+    if kind in _PRINTED:
+        print(f'{_PRINTED[kind]} {number}: {message}', file=sys.stderr)
+    elif kind == gdal.CE_Debug:
+        print(message, file=sys.stderr)
+
+
+gdal.SetErrorHandler(_process_handler)
+
+
+def _thread_failures(gdal_path: str, since: float) -> list[str]:
+    """Transport failures about ``gdal_path``'s server reported on other threads since
+    ``since`` (matched by the URL's origin, or the bucket of a cloud path)."""
+    origin = remote_errors.origin(gdal_path)
+    with _THREAD_FAILURES_LOCK:
+        return [message for when, message in _THREAD_FAILURES
+                if when >= since and origin and origin in message]
+
+
 def error_class(message: str) -> type[errors.GeoLargeImageError]:
     """The class of :mod:`geolargeimage.errors` that a GDAL error message belongs to.
 
@@ -153,6 +228,7 @@ def gdal_errors(path: str, action: str = 'read') -> Iterator[None]:
         if kind == gdal.CE_Warning:
             warned.append(message)
 
+    started = time.monotonic()
     gdal.PushErrorHandler(handler)
     try:
         yield
@@ -162,6 +238,7 @@ def gdal_errors(path: str, action: str = 'read') -> Iterator[None]:
         message = str(exc).strip() or gdal.GetLastErrorMsg()
         gdal_path = to_gdal_path(path)
         if is_remote(gdal_path):
+            collected.extend(_thread_failures(gdal_path, started))
             raise _remote_error(path, gdal_path, action, message, collected) from exc
         cls = error_class(message)
         if cls is errors.SourceNotFoundError:
@@ -181,18 +258,26 @@ def _remote_error(path: str, gdal_path: str, action: str, message: str,
     """The exception for a failed remote call: not found, a remote access error with the HTTP
     status (found in GDAL's messages, else by asking the server once), or GDAL's own class."""
     cls = error_class(message)
+    transport = [text for text in [*collected, message] if remote_errors.transport_failure([text])]
+    if transport:
+        cls = errors.RemoteAccessError
     status = remote_errors.status_in([*collected, message])
-    detail = message.splitlines()[-1] if message else ''
+    detail = transport[-1].splitlines()[-1] if transport else (
+        message.splitlines()[-1] if message else '')
     probed = ''
     if status is None and (cls is not errors.SourceNotFoundError or 'Bucket' in message):
-        status, probed = remote_errors.probe(gdal_path)
+        # The read's own Env has been undone by now: the probe gets the time-outs again, and
+        # makes one attempt.
+        with Env(**{**read_options(True), 'GDAL_HTTP_MAX_RETRY': 0}):
+            status, probed = remote_errors.probe(gdal_path)
         detail = probed or detail
     remote_errors.forget(gdal_path)
     if status == 404 or (status is None and cls is errors.SourceNotFoundError):
         return errors.SourceNotFoundError(path, detail)
     timed_out = 'timed out' in ' '.join([message, *collected, detail]).lower()
     if status is not None or timed_out or probed or cls is errors.RemoteAccessError:
-        what = f'HTTP {status}' if status else ('timed out' if timed_out else 'failed')
+        what = f'HTTP {status}' if status else ('timed out' if timed_out else (
+            'connection failed' if transport else 'failed'))
         return errors.RemoteAccessError(f'Cannot {action} {path}: {what} ({detail})')
     return cls(f'Cannot {action} {path}: {message}')
 

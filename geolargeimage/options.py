@@ -232,9 +232,21 @@ class RegionSpec:
         return cls(**values, units=region.get('units'), units_wh=region.get('unitsWH'))
 
 
+#: Largest ``output`` maxWidth/maxHeight: GDAL's buffer sizes are C ints.
+MAX_OUTPUT_SIDE = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class OutputSpec:
-    """Largest output size; either limit may be None."""
+    """Largest output size; either limit may be None.
+
+    >>> OutputSpec.parse({'maxWidth': 256.0}).max_width
+    256
+    >>> OutputSpec.parse({'maxWidth': float('nan')})
+    Traceback (most recent call last):
+    ...
+    geolargeimage.errors.OptionsError: output maxWidth must be an integer from 1 to ..., not nan
+    """
 
     max_width: int | None = None
     max_height: int | None = None
@@ -249,9 +261,14 @@ class OutputSpec:
         for key in ('maxWidth', 'maxHeight'):
             value = output.get(key)
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) \
-                        or value < 0 or int(value) != value:
-                    raise OptionsError(f'output {key} must be an integer >= 0, not {value!r}')
+                # Whole numbers of any numeric type; NaN, ±inf, 0, negatives, bools, fractions
+                # and sizes no image has are refused before any int() conversion.
+                if isinstance(value, (bool, np.bool_)) \
+                        or not isinstance(value, (int, float, np.integer, np.floating)) \
+                        or not math.isfinite(value) or not 1 <= value <= MAX_OUTPUT_SIDE \
+                        or value != math.floor(value):
+                    raise OptionsError(f'output {key} must be an integer from 1 to '
+                                       f'{MAX_OUTPUT_SIDE}, not {value!r}')
                 value = int(value)
             sizes[key] = value
         path = output.get('path')

@@ -9,20 +9,22 @@ GDAL picks the overview and resamples. Rasters without enough overviews get a sy
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-from osgeo import gdal, gdal_array
+from osgeo import gdal
 
-from . import blocks, errors
+from . import blocks, config, errors
 from .env import Env, gdal_errors, read_options
 from .grid import Window
 from .options import Resampling
 from .paths import is_remote
+from .raster_info import BandInfo, RasterInfo, read_info  # noqa: F401 (re-exported)
 from .vrt import Pyramid, build_pyramid
 
 
@@ -34,15 +36,6 @@ _GRIORA = {
     Resampling.RMS: gdal.GRIORA_RMS,
 }
 
-_INTERPRETATIONS = {
-    gdal.GCI_GrayIndex: 'gray', gdal.GCI_PaletteIndex: 'palette', gdal.GCI_RedBand: 'red',
-    gdal.GCI_GreenBand: 'green', gdal.GCI_BlueBand: 'blue', gdal.GCI_AlphaBand: 'alpha',
-    gdal.GCI_HueBand: 'hue', gdal.GCI_SaturationBand: 'saturation',
-    gdal.GCI_LightnessBand: 'lightness', gdal.GCI_CyanBand: 'cyan',
-    gdal.GCI_MagentaBand: 'magenta', gdal.GCI_YellowBand: 'yellow', gdal.GCI_BlackBand: 'black',
-    gdal.GCI_YCbCr_YBand: 'Y', gdal.GCI_YCbCr_CbBand: 'Cb', gdal.GCI_YCbCr_CrBand: 'Cr',
-    gdal.GCI_Undefined: 'undefined',
-}
 
 #: How much coarser than asked a level may be and still be read (GDAL's RasterIO rule).
 OVERVIEW_MARGIN = 0.1
@@ -53,57 +46,13 @@ WARP_PYRAMID_MIN_SIZE = 4096
 PYRAMID_MIN_TILES = 2
 #: ...and a read needs at least this much more decimation than the best stored level gives.
 PYRAMID_TRIGGER_FACTOR = 4
-
-
-@dataclass(frozen=True)
-class BandInfo:
-    """What GDAL says about one band (1-based ``index``)."""
-
-    index: int
-    dtype: np.dtype
-    interpretation: str
-    nodata: float | None
-    scale: float | None
-    offset: float | None
-    unit: str | None
-    description: str | None
-    color_table: tuple[tuple[int, int, int, int], ...] | None
-    categories: tuple[str, ...] | None
-    mask_flags: int
-
-
-@dataclass(frozen=True)
-class RasterInfo:
-    """The static facts of a raster, read once at open."""
-
-    path: str
-    width: int
-    height: int
-    bands: tuple[BandInfo, ...]
-    block_width: int
-    block_height: int
-    overview_sizes: tuple[tuple[int, int], ...]
-    driver: str
-    metadata: dict[str, str] = field(repr=False)
-    structure: dict[str, str] = field(repr=False)
-
-    @property
-    def band_count(self) -> int:
-        return len(self.bands)
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.bands[0].dtype
-
-    @property
-    def mask_flags(self) -> int:
-        return self.bands[0].mask_flags
-
-    @property
-    def has_external_mask(self) -> bool:
-        """A mask that is not an alpha band already among the bands (nodata or a mask band)."""
-        flags = self.mask_flags
-        return not flags & gdal.GMF_ALL_VALID and not flags & gdal.GMF_ALPHA
+#: Most blocks a statistics sample reads one by one, and the most failures among them before it
+#: gives up (a file whose blocks fail everywhere must not take minutes to say so).
+SAMPLE_MAX_BLOCKS = 256
+SAMPLE_MAX_FAILURES = 16
+#: A level with more blocks than this along an axis is sampled block by block after a failed
+#: read, not piece by piece (:func:`blocks.sample_pieces` walks every block edge).
+SAMPLE_MAX_PIECE_BLOCKS = 4096
 
 
 @dataclass(frozen=True)
@@ -159,10 +108,12 @@ class Raster:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._pyramid: Pyramid | None = None
+        self._large_warned = False
         dataset = self.dataset()
-        self.info = _read_info(path, dataset, overviews=view is None)
-        levels = [_Level(path, None, 1.0, 1.0)] if view is not None \
-            else _levels_of(path, dataset, self.info.width, self.info.height)
+        with gdal_errors(path, 'open'):  # libtiff may only now read a damaged offset array
+            self.info = read_info(path, dataset, overviews=view is None)
+            levels = [_Level(path, None, 1.0, 1.0)] if view is not None \
+                else _levels_of(path, dataset, self.info.width, self.info.height)
         for level_path in level_paths:
             with gdal_errors(path, 'open'):
                 page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
@@ -284,35 +235,138 @@ class Raster:
             return mask.ReadAsArray(*_level_window(window, level), buf_xsize=out_width,
                                     buf_ysize=out_height)
 
-    def sample(self, out_width: int, out_height: int) -> np.ndarray:
-        """The whole raster decimated (nearest) to ``out_width`` × ``out_height``, for
-        statistics, leaving out damaged blocks.
+    def sample(self, out_width: int, out_height: int, *, max_pixels: int) -> np.ndarray:
+        """The whole raster decimated (nearest) to at most ``out_width`` × ``out_height``, for
+        statistics: it decodes about ``max_pixels`` stored pixels at most (whole blocks), never
+        synthesizes overviews, and leaves out damaged blocks.
 
-        Returns ``(out_height, out_width, bands)`` when every block decodes; otherwise the pieces
-        under whole blocks that decode, flattened into ``(1, n, bands)`` (statistics need the
-        values, not their places). Raises the read's error when no piece decodes.
+        The read goes to the stored level (the raster, an overview or a level page) a read of
+        that size would use; when that would decode more than ``max_pixels``, to the finest
+        coarser stored level that decodes fewer; when none does, to as many whole blocks of the
+        coarsest stored level as ``max_pixels`` holds (at least one, at most
+        :data:`SAMPLE_MAX_BLOCKS`), spread evenly over it. Blocks (as declared) larger than
+        ``max_pixels`` raise :class:`~geolargeimage.errors.OutputSizeError` unread.
+
+        Returns ``(h, w, bands)`` when one read of a whole level decodes; otherwise the pieces
+        that decode, flattened into ``(1, n, bands)`` (statistics need the values, not their
+        places). Raises the read's error when no piece decodes.
+
+        >>> import numpy as np
+        >>> from osgeo import gdal
+        >>> mem = gdal.GetDriverByName('MEM').Create('', 300, 200)
+        >>> mem.GetRasterBand(1).WriteArray(np.full((200, 300), 7, np.uint8))
+        0
+        >>> _ = gdal.Translate('/vsimem/sample.tif', mem)
+        >>> Raster('/vsimem/sample.tif').sample(150, 100, max_pixels=1 << 20).shape
+        (100, 150, 1)
+        >>> _ = gdal.Unlink('/vsimem/sample.tif')
         """
+        stored = [level for level in self._levels
+                  if self._pyramid is None or level.path != self._pyramid.vrt_path]
+        factor = min(self.info.width / max(out_width, 1), self.info.height / max(out_height, 1))
+        best = self._best_level(factor, stored)
+        for level in [best, *(level for level in stored if level.factor_x > best.factor_x)]:
+            width, height = self._level_size(level)
+            size = (min(out_width, width), min(out_height, height))
+            if self._decode_cost(level, *size) <= max_pixels:
+                return self._sample_level(level, *size, max_pixels=max_pixels)
+        return self._sample_blocks(stored[-1], out_width * out_height, max_pixels)
+
+    def _level_size(self, level: _Level) -> tuple[int, int]:
+        dataset = self.dataset(level)
+        return dataset.RasterXSize, dataset.RasterYSize
+
+    def _decode_cost(self, level: _Level, out_width: int, out_height: int) -> int:
+        """Stored pixels (whole blocks) a nearest read of all of ``level`` into ``out_width`` ×
+        ``out_height`` decodes: a block column or row is touched when an output pixel falls in
+        it."""
+        width, height = self._level_size(level)
+        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
+        across, down = -(-width // block_width), -(-height // block_height)
+        # Declared block sizes: a decoder allocates and decodes whole blocks.
+        return min(across, out_width) * block_width * min(down, out_height) * block_height
+
+    def _sample_level(self, level: _Level, out_width: int, out_height: int, *,
+                      max_pixels: int) -> np.ndarray:
+        """All of ``level`` read into ``out_width`` × ``out_height`` (nearest), or, when a block
+        fails, the pieces under whole blocks that decode (:func:`blocks.sample_pieces`; for a
+        level of very many blocks, :meth:`_sample_blocks`)."""
         window = Window(0, 0, self.info.width, self.info.height)
         try:
-            return self.read(window, out_width, out_height)
+            return self._read_nearest(level, window, out_width, out_height)
         except errors.RemoteAccessError:
             raise
         except errors.GDALError as exc:
             failure = exc
-        level = self._level_for(window, out_width, out_height)
         block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
+        width, height = self._level_size(level)
+        if max(width / block_width, height / block_height) > SAMPLE_MAX_PIECE_BLOCKS:
+            return self._sample_blocks(level, out_width * out_height, max_pixels)
         pieces = []
         for piece, piece_width, piece_height in blocks.sample_pieces(
                 self.info.width, self.info.height, out_width, out_height,
                 block_width * level.factor_x, block_height * level.factor_y):
             try:
-                pixels = self.read(piece, piece_width, piece_height)
+                pixels = self._read_nearest(level, piece, piece_width, piece_height)
             except errors.GDALError:
                 continue
             pieces.append(pixels.reshape(1, -1, self.info.band_count))
         if not pieces:
             raise failure
         return np.concatenate(pieces, axis=1)
+
+    def _sample_blocks(self, level: _Level, out_pixels: int, max_pixels: int) -> np.ndarray:
+        """Whole blocks of ``level``, as many as ``max_pixels`` holds (at least one, at most
+        :data:`SAMPLE_MAX_BLOCKS`), on an even grid over it, each decimated so that all hold
+        about ``out_pixels``; ``(1, n, bands)``. Damaged blocks are left out; raises the first
+        failure when none decodes (after :data:`SAMPLE_MAX_FAILURES` failures at most)."""
+        width, height = self._level_size(level)
+        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
+        if block_width * block_height > max_pixels:
+            raise errors.OutputSizeError(
+                f'{self.path}: statistics would decode blocks of {block_width}x{block_height} '
+                f'pixels, more than config statistics_max_pixels ({max_pixels})')
+        across, down = -(-width // block_width), -(-height // block_height)
+        count = max(1, min(across * down, max_pixels // (block_width * block_height),
+                           SAMPLE_MAX_BLOCKS))
+        count_x = max(1, min(across, round(math.sqrt(count * across / down))))
+        count_y = max(1, min(down, count // count_x))
+        shrink = min(1.0, math.sqrt(out_pixels / (count_x * count_y * block_width * block_height)))
+        pieces, failures, failure = [], 0, None
+        for block_y in (int((i + 0.5) * down / count_y) for i in range(count_y)):
+            for block_x in (int((i + 0.5) * across / count_x) for i in range(count_x)):
+                col, row = block_x * block_width, block_y * block_height
+                piece_width = min(block_width, width - col)
+                piece_height = min(block_height, height - row)
+                window = Window(col * level.factor_x, row * level.factor_y,
+                                piece_width * level.factor_x, piece_height * level.factor_y)
+                try:
+                    pixels = self._read_nearest(level, window,
+                                                max(1, round(piece_width * shrink)),
+                                                max(1, round(piece_height * shrink)))
+                except errors.RemoteAccessError:
+                    raise
+                except errors.GDALError as exc:
+                    failure, failures = failure or exc, failures + 1
+                    if failures >= SAMPLE_MAX_FAILURES and not pieces:
+                        raise failure from None
+                    continue
+                pieces.append(pixels.reshape(1, -1, self.info.band_count))
+        if not pieces:
+            assert failure is not None
+            raise failure
+        return np.concatenate(pieces, axis=1)
+
+    def _read_nearest(self, level: _Level, window: Window, out_width: int,
+                      out_height: int) -> np.ndarray:
+        """``window`` (base pixels) of ``level`` itself, nearest, as ``(h, w, bands)``."""
+        band_list = list(range(1, self.info.band_count + 1))
+        with self._reading(level, window, band_list):
+            data = self.dataset(level).ReadAsArray(
+                *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
+                band_list=band_list, resample_alg=gdal.GRIORA_NearestNeighbour,
+                interleave='pixel')
+        return data.reshape(out_height, out_width, len(band_list))
 
     @contextlib.contextmanager
     def _reading(self, level: _Level, window: Window, band_list: list[int]) -> Iterator[None]:
@@ -390,13 +444,57 @@ class Raster:
     # -- levels ---------------------------------------------------------------------------------
     def _level_for(self, window: Window, out_width: int, out_height: int) -> _Level:
         """The coarsest level that still has the resolution the read needs (synthesizing a
-        pyramid first when the best stored level is far too fine)."""
+        pyramid first when the best stored level is far too fine).
+
+        A raster too large to synthesize overviews for (:meth:`_too_large_to_synthesize`) is
+        read from the stored level when the read decodes at most config ``max_output_pixels``
+        of its pixels, and otherwise raises :class:`~geolargeimage.errors.OutputSizeError`
+        at once rather than decoding for minutes."""
         factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
         best = self._best_level(factor)
         if factor >= PYRAMID_TRIGGER_FACTOR * best.factor_x and self._needs_pyramid():
+            if self._too_large_to_synthesize():
+                self._check_direct_read(best, window, out_width, out_height)
+                return best
             self._build_pyramid()
             best = self._best_level(factor)
         return best
+
+    def _too_large_to_synthesize(self) -> bool:
+        """Whether the coarsest stored level holds more pixels than config
+        ``pyramid_max_pixels``, the largest raster whose overviews are synthesized."""
+        width, height = self._coarsest_size()
+        return width * height > int(config.getConfig('pyramid_max_pixels'))
+
+    def _coarsest_size(self) -> tuple[int, int]:
+        coarsest = self._levels[-1]
+        return (round(self.info.width / coarsest.factor_x),
+                round(self.info.height / coarsest.factor_y))
+
+    def _check_direct_read(self, level: _Level, window: Window, out_width: int,
+                           out_height: int) -> None:
+        """Raise OutputSizeError when a read of ``window`` would decode more than config
+        ``max_output_pixels`` pixels of ``level`` (a raster too large to synthesize overviews
+        for); warn once that coarse reads decode the stored level."""
+        limit = int(config.getConfig('max_output_pixels'))
+        decoded = math.ceil(window.width / level.factor_x) * math.ceil(window.height
+                                                                       / level.factor_y)
+        width, height = self._coarsest_size()
+        if decoded > limit:
+            raise errors.OutputSizeError(
+                f'{self.path} is {self.info.width}x{self.info.height} pixels and has no overviews '
+                f'coarser than {width}x{height}: a read of {window.width:g}x{window.height:g} base '
+                f'pixels into {out_width}x{out_height} would decode {decoded} stored pixels, over '
+                f'config max_output_pixels ({limit}), and overviews are synthesized only for '
+                f'rasters of at most config pyramid_max_pixels '
+                f'({config.getConfig("pyramid_max_pixels")}) pixels; add overviews to the file '
+                '(gdaladdo, or make it a COG), read a smaller region or raise a limit')
+        if not self._large_warned:
+            self._large_warned = True
+            warnings.warn(errors.NoOverviewsWarning(
+                f'{self.path} has no overviews coarser than {width}x{height} and is larger than '
+                f'config pyramid_max_pixels: coarse reads decode the stored pixels (add overviews '
+                'to the file, e.g. as a COG)'), skip_file_prefixes=(os.path.dirname(__file__),))
 
     def _best_level(self, factor: float, levels: list[_Level] | None = None) -> _Level:
         """The coarsest level (of ``levels``, by default all) at most ``factor`` (+ GDAL's own 0.1
@@ -411,16 +509,17 @@ class Raster:
 
     def warp_source(self) -> str:
         """The path a warp should read: the raster, or, when it is longer than
-        :data:`WARP_PYRAMID_MIN_SIZE`, has no overviews at all and no per-dataset mask, its
-        synthesized pyramid (a full-resolution VRT with overviews). Warps of other rasters read
-        the file itself, so they equal ``gdal.Warp`` of the file."""
+        :data:`WARP_PYRAMID_MIN_SIZE`, has no overviews at all and no per-dataset mask (and is
+        not larger than config ``pyramid_max_pixels``), its synthesized pyramid (a
+        full-resolution VRT with overviews). Warps of other rasters read the file itself, so
+        they equal ``gdal.Warp`` of the file."""
         stored = [level for level in self._levels if level.path == self.path]
         large = max(self.info.width, self.info.height) > WARP_PYRAMID_MIN_SIZE
         # The synthesized overviews carry no mask band (see read_mask): a warp of them would
         # show a masked raster's no-data pixels.
         masked = bool(self.info.mask_flags & gdal.GMF_PER_DATASET)
         use_pyramid = len(stored) == 1 and large and not masked
-        if use_pyramid and self._needs_pyramid():
+        if use_pyramid and self._needs_pyramid() and not self._too_large_to_synthesize():
             self._build_pyramid()
         return self._pyramid.vrt_path if use_pyramid and self._pyramid is not None else self.path
 
@@ -507,40 +606,3 @@ def _level_window(window: Window, level: _Level) -> tuple[float, float, float, f
     """``window`` in the pixels of ``level``."""
     return (window.col_off / level.factor_x, window.row_off / level.factor_y,
             window.width / level.factor_x, window.height / level.factor_y)
-
-
-def _read_info(path: str, dataset: gdal.Dataset, *, overviews: bool = True) -> RasterInfo:
-    if dataset.RasterCount == 0:
-        subdatasets = dataset.GetSubDatasets()
-        hint = f' (it holds {len(subdatasets)} subdatasets)' if subdatasets else ''
-        raise errors.SourceError(f'{path} has no raster bands{hint}')
-    if dataset.RasterXSize <= 0 or dataset.RasterYSize <= 0:
-        raise errors.SourceError(f'{path} has no size ({dataset.RasterXSize}x{dataset.RasterYSize})')
-    bands = tuple(_band_info(dataset.GetRasterBand(i), i) for i in range(1, dataset.RasterCount + 1))
-    first = dataset.GetRasterBand(1)
-    block_width, block_height = first.GetBlockSize()
-    sizes = tuple((first.GetOverview(i).XSize, first.GetOverview(i).YSize)
-                  for i in range(first.GetOverviewCount())) if overviews else ()
-    return RasterInfo(path, dataset.RasterXSize, dataset.RasterYSize, bands, block_width,
-                      block_height, tuple(sorted(sizes, reverse=True)),
-                      dataset.GetDriver().ShortName, dataset.GetMetadata() or {},
-                      dataset.GetMetadata('IMAGE_STRUCTURE') or {})
-
-
-def _band_info(band: gdal.Band, index: int) -> BandInfo:
-    table = band.GetColorTable()
-    colors = tuple(tuple(table.GetColorEntry(i)) for i in range(table.GetCount())) if table else None
-    categories = band.GetCategoryNames()
-    return BandInfo(
-        index=index,
-        dtype=np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(band.DataType)),
-        interpretation=_INTERPRETATIONS.get(band.GetColorInterpretation(), 'undefined'),
-        nodata=_finite_or_none(band.GetNoDataValue()),
-        scale=band.GetScale(), offset=band.GetOffset(), unit=band.GetUnitType() or None,
-        description=band.GetDescription() or None, color_table=colors,
-        categories=tuple(categories) if categories else None, mask_flags=band.GetMaskFlags())
-
-
-def _finite_or_none(value: float | None) -> float | None:
-    """Nodata as a float (NaN is a real nodata value and is kept)."""
-    return None if value is None else float(value)

@@ -14,7 +14,24 @@ from collections.abc import Sequence
 
 from osgeo import gdal
 
-_STATUS = re.compile(r'(?:HTTP (?:error|response) code|response_code)\D{0,80}?(\d{3})\b')
+#: A status: three digits after GDAL's words for one, not part of a longer number or an address
+#: (URLs are taken out first, see :func:`status_in`).
+_STATUS = re.compile(r'(?:HTTP (?:error|response) code|response_code)\D{0,80}?'
+                     r'(?<![\d.])(\d{3})(?![\d.])')
+#: URLs in GDAL's messages (their host and port hold digits that are no status).
+_URL = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://[^\s,;\'"]*')
+#: Texts of GDAL and curl that mean the transfer itself failed (a connection dropped, reset or
+#: timed out), whatever GDAL says next ('IReadBlock failed' reads like damaged data).
+TRANSPORT_FAILURES: tuple[str, ...] = (
+    'CURL error', 'transfer closed with', 'Connection reset', 'Connection refused',
+    'Recv failure', 'Send failure', 'Empty reply from server', 'Operation timed out',
+    'Failed to connect', 'failed with response_code', 'HTTP error code: 0',
+)
+#: libtiff's short read ('TIFFFillTile:Read error ... got 73718 bytes, expected 80753'): over the
+#: network, a body that ended early (a connection dropped mid-response, or a file shorter than
+#: its header says; both are failures of the remote file, not damaged pixels).
+_SHORT_READ = re.compile(r'Read error.*got \d+ bytes, expected \d+')
+_ORIGIN = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://[^/\s]+')
 #: Texts of S3-style services → the HTTP status they come with.
 _SERVICE_CODES = {
     'AccessDenied': 403, 'SignatureDoesNotMatch': 403, 'InvalidAccessKeyId': 403,
@@ -35,15 +52,40 @@ def status_in(texts: Sequence[str]) -> int | None:
     503
     >>> status_in(['ObjectNotFound', 'AccessDenied: Access Denied']), status_in(['Read error'])
     (403, None)
+    >>> status_in(['HTTP error code: 0 - http://127.0.0.1:8000/a.tif. Retrying again in 1 s'])
     """
     for text in reversed(texts):
-        found = [code for code in _STATUS.findall(text) if code != '000']
+        text = _URL.sub('<url>', text)
+        found = [code for code in _STATUS.findall(text) if int(code) >= 300]  # not 000, 206
         if found:
             return int(found[-1])
         for code, status in _SERVICE_CODES.items():
             if code in text:
                 return status
     return None
+
+
+def transport_failure(texts: Sequence[str]) -> bool:
+    """Whether any of ``texts`` says the connection failed (:data:`TRANSPORT_FAILURES`).
+
+    >>> transport_failure(['CURL error: transfer closed with 100 bytes remaining to read'])
+    True
+    """
+    return any(failure in text for text in texts for failure in TRANSPORT_FAILURES) or any(
+        _SHORT_READ.search(text) for text in texts)
+
+
+def origin(gdal_path: str) -> str:
+    """Where ``gdal_path``'s bytes come from, as GDAL's messages name it: the URL's
+    ``scheme://host:port`` for /vsicurl/, else the bucket or container of a cloud path.
+
+    >>> origin('/vsizip//vsicurl/http://127.0.0.1:8000/a.zip/x.tif'), origin('/vsis3/b/k.tif')
+    ('http://127.0.0.1:8000', '/b/')
+    """
+    if (found := _ORIGIN.search(gdal_path)) is not None:
+        return found.group(0)
+    inner = re.sub(r'^(?:/vsi[a-z0-9_]+/)+', '', gdal_path)
+    return '/' + inner.split('/', 1)[0] + '/' if inner else ''
 
 
 def probe(gdal_path: str) -> tuple[int | None, str]:

@@ -47,6 +47,10 @@ class GeoMethods:
             self._gcp_outline = gcp_outline(dataset)
         if srs is None and self._geotransform is not None:
             srs = crs.wgs84()  # a bare geotransform is taken as longitude/latitude, as large_image
+        if self._geotransform is None and self._gcp_outline is None:
+            # A CRS without a geotransform or GCPs places no pixel anywhere (gdalinfo gives no
+            # corner coordinates): not georeferenced for bounds, units or projections.
+            srs = None
         self._native_srs = None if srs is None \
             else crs.horizontal(crs.srs_from_wkt(srs.ExportToWkt()))
         self._bounds_cache: dict[str | None, dict[str, Any] | None] = {}

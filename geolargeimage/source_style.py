@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import errors
+from . import config, errors
 from .grid import Window
 from .options import Resampling
 from .reader import Raster
@@ -72,17 +72,27 @@ class StyleMethods:
 
     # -- statistics -----------------------------------------------------------------------------
     def _frame_sample(self, frame: int) -> np.ndarray:
-        """Raw pixels of the whole frame, at most STATISTICS_SAMPLE_SIZE on a side (cached);
-        damaged blocks are left out (one of them must not make the metadata fail)."""
+        """Raw pixels of the whole frame, at most STATISTICS_SAMPLE_SIZE on a side, decoding at
+        most config ``statistics_max_pixels`` stored pixels (:meth:`Raster.sample`; cached, a
+        failure too); damaged blocks are left out (one of them must not make the metadata
+        fail)."""
         sample = self._samples.get(frame)
         if sample is None:
             raster: Raster = self._frame_raster(frame)
             info = raster.info
             scale = min(1.0, STATISTICS_SAMPLE_SIZE / max(info.width, info.height))
             width, height = max(1, round(info.width * scale)), max(1, round(info.height * scale))
-            sample = raster.sample(width, height)
+            try:
+                sample = raster.sample(width, height,
+                                       max_pixels=int(config.getConfig('statistics_max_pixels')))
+            except errors.RemoteAccessError:
+                raise  # may be transient: not remembered
+            except (errors.GDALError, errors.OutputSizeError) as exc:
+                sample = exc
             with self._sample_lock:
                 sample = self._samples.setdefault(frame, sample)
+        if isinstance(sample, Exception):
+            raise sample
         return sample
 
     def _band_stats(self, frame: int) -> list[BandStats | None]:
@@ -99,15 +109,22 @@ class StyleMethods:
                 stats = self._stats.setdefault(frame, stats)
         return stats
 
-    def _band_summary(self, frame: int) -> list[dict[str, float]]:
-        """min/max/mean/stdev of each band of ``frame`` (from its sample)."""
-        sample = self._frame_sample(frame)
+    def _band_summary(self, frame: int) -> list[dict[str, Any]]:
+        """min/max/mean/stdev of each band of ``frame`` (from its sample, in float64: float32
+        sums overflow). When no part of the sample can be read (damaged blocks), each band
+        says why in ``statisticsError`` instead: that fails only the statistics."""
+        bands = self._frame_raster(frame).info.bands
+        try:
+            sample = self._frame_sample(frame)
+        except (errors.GDALError, errors.OutputSizeError) as exc:
+            return [{'statisticsError': str(exc)} for _band in bands]
         summary = []
-        for index, band in enumerate(self._frame_raster(frame).info.bands):
+        for index, band in enumerate(bands):
             values = sample[:, :, index]
             valid = values[np.isfinite(values)] if values.dtype.kind == 'f' else values.ravel()
             if band.nodata is not None:
                 valid = valid[valid != band.nodata]
+            valid = valid.astype(np.float64)
             summary.append({} if valid.size == 0 else {
                 'min': float(valid.min()), 'max': float(valid.max()),
                 'mean': float(valid.mean()), 'stdev': float(valid.std())})

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
+from . import config
 from .errors import OptionsError
 from .options import ChoiceEnum, check_keys
 from .palettes import parse_palette
@@ -62,6 +63,8 @@ _BAND_KEYS = ('band', 'frame', 'framedelta', 'min', 'max', 'palette', 'scheme', 
               'composite', 'clamp', 'dtype', 'axis', 'function')
 _STYLE_KEYS = ('bands', 'dtype', 'axis', 'icc', 'function')
 _BAD_BAND = 'Band has to be a positive integer, -1, or a band interpretation found in the source'
+_LIMIT_CHOICES = ("a number, 'auto', 'min', 'max', 'full', or 'auto:t', 'min:t', 'max:t' "
+                  'with 0 <= t <= 1')
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,8 +95,15 @@ class BandStats:
             valid = valid[valid != nodata]
         if not valid.size:
             return None
+        # In float64: the histogram of float32 values near ±3.4e38 overflows in float32.
+        valid = valid.astype(np.float64, copy=False)
         low, high = float(valid.min()), float(valid.max())
-        histogram, edges = np.histogram(valid, bins=256, range=(low, high + 1))
+        # [min, max + 1], widened where 1 is below float64's resolution at max.
+        top = high + max(1.0, abs(high) * 1e-12)
+        try:
+            histogram, edges = np.histogram(valid, bins=256, range=(low, top))
+        except ValueError:  # a range beyond float64: no ':t' thresholds
+            return cls(low, high, samples=int(valid.size))
         return cls(low, high, histogram, edges, int(histogram.sum()))
 
 
@@ -197,8 +207,12 @@ def parse_style(value: str | Mapping | None) -> Style | None:
     definition or ``{'bands': [...]}`` with top-level ``dtype`` and ``axis`` (an entry's own
     count when the top level has none: the first found wins). ``icc`` is accepted and ignored
     (GDAL rasters carry no ICC profiles). Style function hooks are not supported: a non-empty
-    ``function`` raises. ``{'bands': []}`` or one entry with a band ≤ 0 gives
+    ``function`` raises. ``{'bands': []}`` or one entry with band -1 or 0 gives
     ``Style((), is_default=True)``; like large_image, it drops ``dtype`` and ``axis``.
+
+    With config ``lenient_styles`` (off by default) a bad ``min``/``max`` is taken as ``'auto'``
+    with a warning, and one entry with a band below -1 as the default style, as large_image
+    does; otherwise both raise.
 
     Raises
     ------
@@ -239,6 +253,9 @@ def parse_style(value: str | Mapping | None) -> Style | None:
         raise OptionsError(f'Style functions are not supported: {functions[0]!r}')
     band = entries[0].get('band', 1) if entries else 0
     if len(entries) <= 1 and isinstance(band, int) and not isinstance(band, bool) and band <= 0:
+        if band < -1 and not _lenient():
+            raise OptionsError(f'{_BAD_BAND} (or 0: both ask for the default style), not '
+                               f'{band!r}')
         return Style((), is_default=True)
     bands = tuple(_parse_entry(entry) for entry in entries)
     dtype = next((s['dtype'] for s in (value, *entries) if s.get('dtype') is not None), None)
@@ -450,9 +467,17 @@ def _parse_limit(name: str, value: object) -> float | str:
             return float(text)
     except ValueError:
         pass
-    # large_image's rule: a bad limit is logged and taken as 'auto', not refused.
+    if not _lenient():
+        raise OptionsError(f'Style {name} value {value!r} is not valid; valid values: '
+                           f'{_LIMIT_CHOICES} (config lenient_styles takes it as "auto")')
+    # large_image's rule, kept as an opt-in: a bad limit is logged and taken as 'auto'.
     warnings.warn(f'Style {name} value {value!r} is not valid; using "auto"', stacklevel=6)
     return 'auto'
+
+
+def _lenient() -> bool:
+    """Config ``lenient_styles``: large_image's warning and 'auto' for bad values."""
+    return config.getConfig('lenient_styles') in (True, 'true', 'True', '1', 1)
 
 
 def _parse_nodata(value: object) -> float | str | None:
@@ -537,7 +562,7 @@ def _composite(output: np.ndarray, entry: BandStyle, values: np.ndarray, low: fl
     lookup = _lookup(values, low, high)
     needs_normal = lookup is None or not entry.clamp or entry.scheme is Scheme.DISCRETE or any(
         len(palette) == 2 and palette[0, c] == 0 for c in range(output.shape[2]))
-    normal = (band - low) / (high - low if high != low else 1) if needs_normal else None
+    normal = _normalise(band, low, high) if needs_normal else None
     if not entry.clamp:
         inside = (normal >= 0) & (normal <= 1)
         mask = inside if mask is None else mask & inside
@@ -568,6 +593,26 @@ def _composite(output: np.ndarray, entry: BandStyle, values: np.ndarray, low: fl
             target[...] = colour if mask is None else np.where(mask, colour, 0)
         else:
             np.maximum(target, colour if mask is None else np.where(mask, colour, 0), out=target)
+
+
+def _normalise(band: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``(band - low) / (high - low)`` (divisor 1 when equal), in the band's float type unless
+    that overflows: float32 values and limits spanning more than float32 holds (±3.4e38) are
+    normalised in float64, and float64 ones spanning more than float64 holds at half scale.
+
+    >>> big = 2.0 ** 127  # float32 holds ±3.4e38: the span of ±big does not fit
+    >>> _normalise(np.array([-big, 0, big], np.float32), -big, big).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    span = high - low if high != low else 1.0
+    limit = float(np.finfo(band.dtype).max) / 2 if band.dtype.kind == 'f' else math.inf
+    if max(abs(low), abs(high), abs(span)) < limit:
+        return (band - low) / span
+    if band.dtype.itemsize < 8:
+        band = band.astype(np.float64)
+    if math.isfinite(span):
+        return (band - low) / span
+    return (band / 2 - low / 2) / (high / 2 - low / 2)
 
 
 def _lookup(values: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray] | None:

@@ -581,3 +581,56 @@ def _serve_in_child(root: str, kill_switch: str) -> None:
 
 if __name__ == '__main__':
     _serve_in_child(sys.argv[1], sys.argv[2])
+
+
+# -- canary ---------------------------------------------------------------------------------------
+class CanaryServer:
+    """A loopback HTTP server that must never be reached: it records every connection and
+    request line it gets, and answers 404. ``url(name)`` is an address on it."""
+
+    def __init__(self) -> None:
+        self.connections: list[tuple[str, int]] = []
+        self.requests: list[str] = []
+        self._socket = socket.socket()
+        self._socket.bind((HOST, 0))
+        self._socket.listen(16)
+        self._socket.settimeout(0.1)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name='canary')
+
+    @property
+    def port(self) -> int:
+        return self._socket.getsockname()[1]
+
+    def url(self, name: str = '') -> str:
+        return f'http://{HOST}:{self.port}/{name.lstrip("/")}'
+
+    @property
+    def reached(self) -> bool:
+        return bool(self.connections or self.requests)
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, address = self._socket.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections.append(address)
+            with connection:
+                connection.settimeout(1)
+                try:
+                    line = connection.recv(4096).split(b'\r\n', 1)[0]
+                    self.requests.append(line.decode('latin-1'))
+                    connection.sendall(b'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n'
+                                       b'Connection: close\r\n\r\n')
+                except OSError:
+                    pass
+
+    def __enter__(self) -> CanaryServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        self._socket.close()

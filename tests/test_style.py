@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 
+from geolargeimage import config
 from geolargeimage.errors import OptionsError
 from geolargeimage.style import (BandStats, BandStyle, Composite, OutputDtype, Scheme, Style,
                                  apply_style, check_style, default_style, parse_palette,
@@ -186,9 +187,17 @@ def test_bad_styles_raise(value, message):
 
 
 @pytest.mark.parametrize('value', ['lowest', 'min:2', 'max:x', float('nan'), True])
-def test_a_bad_limit_warns_and_means_auto(value):
-    with pytest.warns(UserWarning, match='not valid; using "auto"'):
-        style = parse_style({'band': 1, 'min': value})
+def test_a_bad_limit_raises_and_means_auto_only_when_lenient(value):
+    """Issue #12: a bad limit is an OptionsError; large_image's warning and 'auto' are the
+    opt-in lenient mode (config lenient_styles)."""
+    with pytest.raises(OptionsError, match='min'):
+        parse_style({'band': 1, 'min': value})
+    config.setConfig('lenient_styles', True)
+    try:
+        with pytest.warns(UserWarning, match='not valid; using "auto"'):
+            style = parse_style({'band': 1, 'min': value})
+    finally:
+        config.setConfig('lenient_styles', None)
     assert style.bands[0].min == 'auto'
 
 

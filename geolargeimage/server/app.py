@@ -25,6 +25,8 @@ from fastapi.responses import JSONResponse, Response
 
 import geolargeimage
 from geolargeimage import errors
+from geolargeimage.crs import crs_text_kind, set_network
+from geolargeimage.options import Units
 from geolargeimage.palettes import palette_names
 
 from .catalog import (EXTENSIONS, PIXEL, Catalog, ServedFile, etag, etag_matches, jsonable,
@@ -36,6 +38,8 @@ VIEWER_FILES = {'viewer.js': HERE / 'viewer.js', 'viewer.css': HERE / 'viewer.cs
 #: Largest thumbnail side and largest region output side (pixels) a request may ask for.
 MAX_THUMBNAIL_SIDE = 4096
 MAX_REGION_SIDE = 8192
+#: Region units that mean the served projection (as in ``getRegion``).
+PROJECTION_UNITS = ('projection', 'proj')
 #: Cache lifetime of the viewer's static files (Leaflet, viewer.js), in seconds.
 STATIC_MAX_AGE = 3600
 
@@ -65,6 +69,7 @@ def create_app(paths: Iterable[str], *, projection: str | None = 'auto',
     another host with 400, so a web page cannot reach a local server through DNS rebinding;
     None accepts any. Every file is opened here, so a missing or unreadable one raises at once.
     """
+    set_network(False)  # PROJ never downloads grids on a request's behalf
     catalog = Catalog(paths, projection)
     app = FastAPI(title='geolargeimage tile server', version=geolargeimage.__version__,
                   docs_url=None, redoc_url=None)  # the docs pages load scripts from a CDN
@@ -287,6 +292,7 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
         """A region of the file (base pixels by default; any getRegion unit, or a CRS such
         as EPSG:4326), at full resolution or fitted within width × height."""
         encoding = encoding_of(ext)
+        check_units(units)
         edges = {'left': left, 'top': top, 'right': right, 'bottom': bottom,
                  'width': regionWidth, 'height': regionHeight, 'units': units}
         area = {key: value for key, value in edges.items() if value is not None}
@@ -300,9 +306,23 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
               units: str | None = None) -> Response:
         """The pixel at (x, y): base pixels by default, or in ``units`` (for instance
         EPSG:4326 with x = longitude, y = latitude); {} outside the image."""
+        check_units(units)
         point = {'left': x, 'top': y, **({'units': units} if units else {})}
         return await cached(request, look.served, lambda: (look.served.native().getPixel(
             region=point, **look.options()), 'application/json'))
+
+
+def check_units(units: str | None) -> None:
+    """Raise :class:`~geolargeimage.errors.OptionsError` (400) unless ``units`` is a region
+    unit, 'projection' or CRS text :func:`~geolargeimage.crs.crs_text_kind` accepts. Checked by
+    syntax alone, on the event loop, before any library call: a URL or a path never reaches GDAL
+    or PROJ, and the answer never depends on which files exist."""
+    if units is None or units.strip().lower() in PROJECTION_UNITS:
+        return
+    try:
+        Units.parse(units)
+    except errors.OptionsError:
+        crs_text_kind(units)
 
 
 def _links(request: Request, served: ServedFile) -> dict[str, Any]:
