@@ -26,7 +26,9 @@ SAMPLE_POINTS = 41
 #: Bisection steps that find the edge of the part of a box that transforms (1/2**30 of a step).
 BISECTIONS = 30
 #: Names that mean WGS84 longitude/latitude.
-WGS84_NAMES = ('wgs84', '4326', 'epsg:4326', 'crs84', 'ogc:crs84')
+WGS84_NAMES = ('wgs84', 'wgs 84', '4326', 'epsg:4326', 'crs84', 'ogc:crs84')
+#: The other well-known datum names GDAL takes as a geographic CRS.
+DATUM_NAMES = {'nad27': 'EPSG:4267', 'nad83': 'EPSG:4269', 'wgs72': 'EPSG:4322'}
 
 
 #: Authorities whose codes name a CRS in PROJ's database (``pyproj.database.get_authorities``,
@@ -44,12 +46,13 @@ _WKT = re.compile(r'(?:PROJCS|GEOGCS|GEOCCS|COMPD_CS|VERT_CS|LOCAL_CS|FITTED_CS|
                   r'GEODETICCRS|GEOGCRS|GEOGRAPHICCRS|PROJCRS|PROJECTEDCRS|VERTCRS|VERTICALCRS|'
                   r'COMPOUNDCRS|BOUNDCRS|ENGCRS|ENGINEERINGCRS|PARAMETRICCRS|TIMECRS|'
                   r'DERIVEDPROJCRS)\s*[\[(]', re.IGNORECASE)
-_INIT = re.compile(r'\+init=(\S*)', re.IGNORECASE)
+#: PROJ takes its keys with or without the '+': 'init=' reads a file as '+init=' does.
+_INIT = re.compile(r'(?:^|\s)\+?init\s*=\s*(\S*)', re.IGNORECASE)
 _INIT_EPSG = re.compile(r'epsg:\d+', re.IGNORECASE)
 #: Words that make PROJ read a file wherever they appear (a WKT PARAMETERFILE or PROJ4_GRIDS,
 #: PROJJSON's parameter_file, a PROJ string's file keys)...
-_FILE_WORDS = re.compile(r'PARAMETERFILE|PROJ4_GRIDS|parameter_file|\+file\s*=|\+filename\s*=|'
-                         r'\+path\s*=', re.IGNORECASE)
+_FILE_WORDS = re.compile(r'PARAMETERFILE|PROJ4_GRIDS|parameter_file|(?:^|\s)\+?(?:file|filename|'
+                         r'path)\s*=', re.IGNORECASE)
 #: ...and grid keys, in a PROJ string or a WKT EXTENSION["PROJ4", ...]: only the null grid
 #: (``+nadgrids=@null`` of Google's mercator) is data.
 _GRIDS = re.compile(r'(?:nadgrids|geoidgrids|grids)\s*=\s*([^\s"\]]*)', re.IGNORECASE)
@@ -79,9 +82,13 @@ def crs_text_kind(text: str) -> tuple[str, str]:
     lowered = value.lower()
     if lowered in WGS84_NAMES:
         return 'authority', 'EPSG:4326'
+    if lowered in DATUM_NAMES:
+        return 'authority', DATUM_NAMES[lowered]
+    if value.isdigit():  # a bare EPSG code, as GDAL takes it
+        return 'authority', f'EPSG:{value}'
     if lowered.startswith('proj4:'):
         return crs_text_kind(value[len('proj4:'):])
-    if value.startswith('+'):
+    if value.startswith('+') or _INIT.search(value):
         inits = _INIT.findall(value)
         if any(not _INIT_EPSG.fullmatch(init) for init in inits):
             raise _refused(text, "'+init=' only takes 'epsg:n' (init files are not read)")
@@ -90,10 +97,13 @@ def crs_text_kind(text: str) -> tuple[str, str]:
         kind = 'proj'
     elif value.startswith('{'):
         try:
-            if not isinstance(json.loads(value), dict):
+            parsed = json.loads(value)
+            if not isinstance(parsed, dict):
                 raise ValueError('not an object')
         except ValueError as exc:
             raise _refused(text, f'not PROJJSON ({exc})') from None
+        if _FILE_WORDS.search(json.dumps(parsed)):  # JSON escapes can spell the keys
+            raise _refused(text, 'parameter files are not read')
         kind = 'projjson'
     elif _URN.fullmatch(value):
         kind = 'urn'
@@ -104,7 +114,8 @@ def crs_text_kind(text: str) -> tuple[str, str]:
     elif _WKT.match(value):
         kind = 'wkt'
     else:
-        raise _refused(text, 'URLs, paths and file names are not read')
+        raise _refused(text, 'not a recognised CRS syntax (URLs, paths and file names are '
+                             'not read)')
     grids = [name.lstrip('@') for found in _GRIDS.findall(value) for name in found.split(',')]
     if _FILE_WORDS.search(value) or any(name.lower() != 'null' for name in grids):
         raise _refused(text, "grid-shift and parameter files are not read (only '@null')")

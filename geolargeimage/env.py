@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import json
 import sys
 import threading
@@ -93,6 +94,19 @@ REMOTE_ATTEMPTS = 20
 
 
 def deadline_options(total: float | None = None) -> dict[str, str]:
+    """The HTTP settings of the deadline ``total`` (default: config ``remote_timeout``); see
+    :func:`_deadline_options`."""
+    value = config.getConfig('remote_timeout') if total is None else total
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise errors.OptionsError(f'remote_timeout must be a positive number of seconds, '
+                                  f'not {value!r}') from None
+    return dict(_deadline_options(seconds))
+
+
+@functools.lru_cache(maxsize=16)
+def _deadline_options(total: float) -> tuple[tuple[str, str], ...]:
     """Per-attempt HTTP settings that keep one remote operation within ``total`` seconds
     (config ``remote_timeout``, 60 by default), retries and their back-off included. The retry
     delay is a tenth of ``total / REMOTE_ATTEMPTS`` (at most 0.5 s); each of the
@@ -103,7 +117,6 @@ def deadline_options(total: float | None = None) -> dict[str, str]:
     >>> deadline_options(32)['GDAL_HTTP_TIMEOUT'], deadline_options(32)['GDAL_HTTP_RETRY_DELAY']
     ('1.18', '0.16')
     """
-    total = float(config.getConfig('remote_timeout') if total is None else total)
     if not total > 0:
         raise errors.OptionsError(f'remote_timeout must be a positive number of seconds, '
                                   f'not {total!r}')
@@ -111,9 +124,9 @@ def deadline_options(total: float | None = None) -> dict[str, str]:
     # Retries wait the delay, then up to 3x longer each time: 3 retries wait at most 13 delays,
     # for each of the 4 requests an open makes.
     attempt = max(0.05, (total - 4 * 13 * delay) / REMOTE_ATTEMPTS)
-    return {'GDAL_HTTP_TIMEOUT': f'{attempt:.3g}', 'GDAL_HTTP_CONNECTTIMEOUT': f'{attempt:.3g}',
-            'GDAL_HTTP_LOW_SPEED_TIME': str(max(1, int(attempt))),
-            'GDAL_HTTP_LOW_SPEED_LIMIT': '1', 'GDAL_HTTP_RETRY_DELAY': f'{delay:.3g}'}
+    return (('GDAL_HTTP_TIMEOUT', f'{attempt:.3g}'), ('GDAL_HTTP_CONNECTTIMEOUT', f'{attempt:.3g}'),
+            ('GDAL_HTTP_LOW_SPEED_TIME', str(max(1, int(attempt)))),
+            ('GDAL_HTTP_LOW_SPEED_LIMIT', '1'), ('GDAL_HTTP_RETRY_DELAY', f'{delay:.3g}'))
 
 
 # The time-outs of the default deadline, for readers of the table (read_options recomputes them

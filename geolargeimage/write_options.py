@@ -407,7 +407,7 @@ def remove_stale_folders(parent: str | os.PathLike) -> list[Path]:
         return removed
     for entry in entries:
         match = _TEMPORARY_FOLDER.fullmatch(entry.name)
-        if match and _stale(entry.path, match['host'], int(match['pid'])):
+        if match and _owned(entry) and _stale(entry.path, match['host'], int(match['pid'])):
             if remove_folder(entry.path, 'a stale temporary folder of a killed write'):
                 removed.append(Path(entry.path))
     return removed
@@ -426,6 +426,17 @@ def remove_folder(folder: str | os.PathLike, what: str = 'a temporary folder') -
                           f'hand', UserWarning, stacklevel=3)
             return False
     return True
+
+
+def _owned(entry: os.DirEntry) -> bool:
+    """Whether this user made ``entry`` (another user's folder in a shared /tmp is theirs to
+    clean: removing it would fail, and warn at every write)."""
+    if not hasattr(os, 'getuid'):
+        return True
+    try:
+        return entry.stat(follow_symlinks=False).st_uid == os.getuid()
+    except OSError:
+        return False
 
 
 def _stale(folder: str, host: str, pid: int) -> bool:

@@ -72,6 +72,15 @@ def test_wgs84_names(name):
     assert parse_crs(name).IsSame(_osr('EPSG:4326'))
 
 
+@pytest.mark.parametrize('name, same_as', [('NAD83', 'NAD83'), ('nad27', 'NAD27'),
+                                           ('WGS72', 'WGS72'), ('WGS 84', 'EPSG:4326'),
+                                           ('3857', 'EPSG:3857'), ('32618', 'EPSG:32618')])
+def test_datum_names_and_bare_codes(name, same_as):
+    """GDAL's well-known datum names parse as osr parses them; a bare number is an EPSG code
+    (osr alone would take it for a file name)."""
+    assert parse_crs(name).IsSame(_osr(same_as))
+
+
 @pytest.fixture
 def crs_files(tmp_path: Path) -> dict[str, Path]:
     """A file holding a valid CRS, and a path where nothing is."""
@@ -99,6 +108,11 @@ def refused_forms(files: dict[str, Path], canary_url: str) -> dict[str, str]:
         'proj4 missing path': f'proj4:{missing}',
         'relative name': 'crs.prj',
         'init file': f'+init={init}:4326',
+        'init key without a plus': f'+type=crs init={init}:4326',
+        'init key alone': f'init={init}:4326',
+        'file key without a plus': f'+proj=longlat file={existing}',
+        'projjson key spelt with a json escape':
+            '{"\\u0070arameter_file": "%s", "type": "GeographicCRS"}' % existing,
         'init missing file': f'+init={missing}:4326',
         'grid file': f'+proj=longlat +datum=WGS84 +nadgrids={existing}',
         'unknown authority': 'FOO:1',
