@@ -2,9 +2,10 @@
 
 :class:`Env` sets GDAL configuration options for the current thread only and restores them on
 exit. :func:`gdal_errors` turns the ``RuntimeError`` that GDAL raises (with exceptions on) into
-the matching class of :mod:`geolargeimage.errors`, keeping GDAL's message. GDAL's process-wide
-error handler is ours too: it prints as GDAL's default does and remembers the transport failures
-that GDAL's worker threads report, so a dropped connection is reported as one.
+the matching class of :mod:`geolargeimage.errors`, keeping GDAL's message. From the first remote
+read on, GDAL's process-wide error handler is ours too: it prints as GDAL's default does and
+remembers the transport failures that GDAL's worker threads report, so a dropped connection is
+reported as one.
 :func:`deadline_options` turns config ``remote_timeout`` into the time-outs of remote reads.
 """
 
@@ -138,6 +139,8 @@ def read_options(remote: bool) -> dict[str, str]:
     """The defaults a read applies, less those the caller set (an :class:`Env`, the process
     configuration or the environment win). Remote reads get :data:`REMOTE_DEFAULTS` and the
     time-outs of :func:`deadline_options`."""
+    if remote:
+        _install_process_handler()
     defaults = {**READ_DEFAULTS, **REMOTE_DEFAULTS, **deadline_options()} if remote \
         else READ_DEFAULTS
     return {key: value for key, value in defaults.items() if gdal.GetConfigOption(key) is None}
@@ -195,7 +198,18 @@ def _process_handler(kind: int, number: int, message: str) -> None:
         print(message, file=sys.stderr)
 
 
-gdal.SetErrorHandler(_process_handler)
+_handler_installed = False
+
+
+def _install_process_handler() -> None:
+    """Make :func:`_process_handler` GDAL's process-wide handler, once, at the first remote
+    read: a process that reads only local files keeps its own handler."""
+    global _handler_installed
+    if not _handler_installed:
+        with _THREAD_FAILURES_LOCK:
+            if not _handler_installed:
+                gdal.SetErrorHandler(_process_handler)
+                _handler_installed = True
 
 
 def _thread_failures(gdal_path: str, since: float) -> list[str]:
