@@ -27,7 +27,8 @@ from . import config, crs, errors
 from .env import Env, gdal_errors, read_options
 from .grid import Window
 from .options import Resampling
-from .reader import OVERVIEW_MARGIN, Raster, RasterInfo
+from .raster_info import RasterInfo
+from .reader import OVERVIEW_MARGIN, Raster
 from .vrt import build_warped_vrt, remove_virtual
 from .world import TILE_SIZE, WorldGrid
 

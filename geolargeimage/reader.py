@@ -24,7 +24,7 @@ from .env import Env, gdal_errors, read_options
 from .grid import Window
 from .options import Resampling
 from .paths import is_remote
-from .raster_info import BandInfo, RasterInfo, read_info  # noqa: F401 (re-exported)
+from .raster_info import read_info
 from .vrt import Pyramid, build_pyramid
 
 

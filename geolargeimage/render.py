@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .reader import BandInfo
+from .raster_info import BandInfo
 
 
 @dataclass(frozen=True)

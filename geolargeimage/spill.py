@@ -59,23 +59,18 @@ EMPTY, PARTIAL, FULL, FILLED = 0, 1, 2, 3
 
 @contextlib.contextmanager
 def spill_errors(folder: Path) -> Iterator[None]:
-    """Turn a failure to write, flush or close the spill's chunk files (a full disk, a file size
-    limit) into :class:`WriteError` naming the spill ``folder``, with GDAL's message and the
-    space left there."""
+    """:func:`~geolargeimage.convert.write_errors` for the spill's chunk files (a full disk, a
+    file size limit), naming the spill ``folder`` and the space left there (libtiff's own
+    'No space left' goes to stderr, and GDAL's message is cut short)."""
     try:
-        with gdal.quiet_errors():
+        with write_errors(f'the spill folder {folder}'):
             yield
-    except errors.GeoLargeImageError:
-        raise
-    except (RuntimeError, OSError) as exc:
-        message = (exc.strerror if isinstance(exc, OSError) and exc.strerror
-                   else str(exc).strip()) or gdal.GetLastErrorMsg()
+    except errors.WriteError as exc:
         try:
             free = f' ({shutil.disk_usage(folder).free / 2 ** 20:.1f} MiB free there)'
         except OSError:
-            free = ''
-        raise errors.WriteError(f'Cannot write the spill folder {folder}{free}: '
-                                f'{message}') from exc
+            raise
+        raise errors.WriteError(f'{exc}{free}') from exc.__cause__
 
 
 class Coverage:

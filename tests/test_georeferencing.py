@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from georef_kinds import KINDS, sample_lonlat
 from osgeo import gdal, osr
+from test_warp_equivalence import exact_transformer  # noqa: F401 (a fixture)
 from test_warp_equivalence import expected_default_kernel, reference_tile
 
 import geolargeimage
-from geolargeimage import config, errors
+from geolargeimage import errors
 
 WORLD = 20037508.342789244
 MERCATOR_LAT_LIMIT = 85.0511287798066
@@ -186,7 +187,7 @@ def gdal_warp_of_data_pixels(path, tile: mercantile.Tile, ours: np.ndarray,
     return result
 
 
-def test_small_raster_serves_every_zoom_from_zero(tmp_path):
+def test_small_raster_serves_every_zoom_from_zero(tmp_path, exact_transformer):
     """A 634×411 uint16 RGBA raster in UTM: every tile touching it, from zoom 0 past its
     native zoom, equals gdal.Warp; tiles beside it are transparent.
 
@@ -204,30 +205,26 @@ def test_small_raster_serves_every_zoom_from_zero(tmp_path):
     mem.GetRasterBand(4).SetColorInterpretation(gdal.GCI_AlphaBand)
     path = tmp_path / 'small_rgba.tif'
     gdal.Translate(str(path), mem).Close()
-    config.setConfig('warp_error_threshold', 0)
-    try:
-        source = geolargeimage.open(path, projection='EPSG:3857')
-        west, south, east, north = box(source.getBounds('EPSG:4326'))
-        native = source.levels - 1
-        for z in range(0, native + 2):
-            kernel = expected_default_kernel(path, z, native)
-            for tile in mercantile.tiles(west, south, east, north, z):
-                mine = source.getTile(tile.x, tile.y, z, numpyAllowed='always')
-                reference = reference_tile(path, tile, kernel, 0)
-                if not reference[..., -1].any():
-                    assert z <= native - 5 and 0 < np.count_nonzero(mine[..., -1]) <= 16
-                    reference = gdal_warp_of_data_pixels(path, tile, mine, kernel)
-                np.testing.assert_array_equal(mine, reference, err_msg=str(tile))
-            beside = mercantile.tile(east + (east - west) * 2 + 0.01, north, z)
-            if beside.x < 2 ** z and beside.x > mercantile.tile(east, north, z).x:
-                assert not source.getTile(beside.x, beside.y, z,
-                                          numpyAllowed='always')[..., -1].any()
-    finally:
-        config.setConfig('warp_error_threshold', None)
+    source = geolargeimage.open(path, projection='EPSG:3857')
+    west, south, east, north = box(source.getBounds('EPSG:4326'))
+    native = source.levels - 1
+    for z in range(0, native + 2):
+        kernel = expected_default_kernel(path, z, native)
+        for tile in mercantile.tiles(west, south, east, north, z):
+            mine = source.getTile(tile.x, tile.y, z, numpyAllowed='always')
+            reference = reference_tile(path, tile, kernel, 0)
+            if not reference[..., -1].any():
+                assert z <= native - 5 and 0 < np.count_nonzero(mine[..., -1]) <= 16
+                reference = gdal_warp_of_data_pixels(path, tile, mine, kernel)
+            np.testing.assert_array_equal(mine, reference, err_msg=str(tile))
+        beside = mercantile.tile(east + (east - west) * 2 + 0.01, north, z)
+        if beside.x < 2 ** z and beside.x > mercantile.tile(east, north, z).x:
+            assert not source.getTile(beside.x, beside.y, z,
+                                      numpyAllowed='always')[..., -1].any()
 
 
 @pytest.mark.parametrize('kind', ('global_lonlat', 'polar'))
-def test_reads_coarser_than_zoom_zero(kinds, kind, exact_transformer_config):
+def test_reads_coarser_than_zoom_zero(kinds, kind, exact_transformer):
     """The whole world at 128² is coarser than zoom 0 (256²): it is warped at its own size, as
     gdal.Warp of the world's bounds; the thumbnail of a global raster is such a read."""
     source = geolargeimage.open(kinds[kind], projection='EPSG:3857', resample='nearest')
@@ -251,14 +248,8 @@ def test_antimeridian_thumbnail_is_the_data_not_a_sliver(kinds):
     assert (thumbnail[..., -1] > 0).mean() > 0.3
 
 
-@pytest.fixture
-def exact_transformer_config():
-    config.setConfig('warp_error_threshold', 0)
-    yield
-    config.setConfig('warp_error_threshold', None)
 
-
-def test_geostationary_disk_across_the_antimeridian(kinds, exact_transformer_config):
+def test_geostationary_disk_across_the_antimeridian(kinds, exact_transformer):
     """A disk over 140° E reaches past 180°: its bounds cross the antimeridian (west > east),
     and its tiles on both sides equal gdal.Warp."""
     path = kinds['geostationary_pacific']
