@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import RangeError
+from geolargeimage.errors import RangeError
 
 #: Axes in the order large_image lists them; others follow by name.
 AXIS_ORDER = ('c', 'z', 't', 'xy')

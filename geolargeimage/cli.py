@@ -407,7 +407,7 @@ def serve(paths: tuple[str, ...], host: str, port: int, projection: str,
     pip install 'geolargeimage[server]'.
     """
     try:
-        from .server import serve as run_server
+        from geolargeimage.server import serve as run_server
     except ImportError as exc:
         message = str(exc) if "'server' extra" in str(exc) else \
             f"serve needs the 'server' extra ({exc}): pip install 'geolargeimage[server]'"

@@ -11,7 +11,7 @@ import os
 import threading
 from typing import Any
 
-from .errors import OutputSizeError
+from geolargeimage.errors import OutputSizeError
 
 #: Defaults: the largest output a request may produce (pixels), whether ``open`` shares sources,
 #: how many sources it keeps, and the error threshold (pixels) of the transformer projected reads

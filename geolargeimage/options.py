@@ -7,7 +7,6 @@ keys and bad values with an :class:`~geolargeimage.errors.OptionsError` naming t
 
 from __future__ import annotations
 
-import enum
 import math
 import re
 from collections.abc import Mapping
@@ -17,179 +16,74 @@ from typing import Any
 import numpy as np
 from PIL import ImageColor
 
-from .errors import OptionsError
+from geolargeimage.enums import Encoding, Resampling
+from geolargeimage.errors import OptionsError
 
 
-class ChoiceEnum(enum.Enum):
-    """An enum whose members parse from any case and from a table of aliases."""
+def parse_keywords(what: str, given: Mapping[str, Any] | None, defaults: Mapping[str, Any], *,
+                   kind: str = 'key', aliases: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The one keyword check: ``given`` with aliases resolved and every keyword it lacks at its
+    default from ``defaults`` (the table that lists the valid names, and the only place their
+    defaults are written).
 
-    @classmethod
-    def parse(cls, value: object) -> ChoiceEnum:
-        if isinstance(value, cls):
-            return value
-        key = str(value).strip().lower()
-        member = cls._aliases().get(key)
-        if member is None:
-            choices = ', '.join(cls._aliases())
-            raise OptionsError(f'Invalid {cls._label()} {value!r}; valid choices: {choices}')
-        return cls(member)
+    Parameters
+    ----------
+    what : str
+        What the keywords belong to, for messages ('region', 'style band', '' for open options).
+    given : Mapping or None
+        The caller's keywords (None: none given).
+    defaults : Mapping
+        Every valid keyword and its default.
+    kind : str
+        What a keyword is called in messages: 'key', 'option', 'keyword'.
+    aliases : Mapping, optional
+        Other names callers may use, and the keyword each stands for.
 
-    @classmethod
-    def _aliases(cls) -> dict[str, str]:
-        return {member.value.lower(): member.value for member in cls}
+    Returns
+    -------
+    dict
+        One entry per keyword of ``defaults``.
 
-    @classmethod
-    def _label(cls) -> str:
-        return cls.__name__.lower()
+    Raises
+    ------
+    OptionsError
+        ``given`` is not a mapping, names a keyword twice (through an alias), or names keywords
+        not in ``defaults`` (the message lists the valid ones).
 
-
-class Encoding(ChoiceEnum):
-    """Image encodings; the value is Pillow's format name."""
-
-    JPEG = 'JPEG'
-    PNG = 'PNG'
-    WEBP = 'WEBP'
-    TIFF = 'TIFF'
-    GIF = 'GIF'
-    BMP = 'BMP'
-    #: A georeferenced tiled GeoTIFF file (getRegion only; returns its path).
-    TILED = 'TILED'
-
-    @classmethod
-    def _aliases(cls) -> dict[str, str]:
-        return {**super()._aliases(), 'jpg': 'JPEG', 'jfif': 'JPEG', 'tif': 'TIFF'}
-
-    @property
-    def mimetype(self) -> str:
-        return 'image/tiff' if self is Encoding.TILED else 'image/' + self.value.lower()
-
-    @classmethod
-    def parse(cls, value: object) -> Encoding:
-        try:
-            return super().parse(value)  # type: ignore[return-value]
-        except OptionsError:
-            # large_image's wording, which callers match on.
-            raise OptionsError(f'Invalid encoding "{value}"; valid choices: '
-                               f'{", ".join(m.value for m in cls)}') from None
-
-
-class Resampling(ChoiceEnum):
-    """Resampling kernels; the values are GDAL's names. ``auto`` picks per request.
-
-    ``auto`` is average (anti-aliased) when shrinking, cubic when enlarging and nearest for
-    paletted bands, whose values are categories.
+    Examples
+    --------
+    >>> parse_keywords('tile_size', {'width': 128}, {'width': None, 'height': None})
+    {'width': 128, 'height': None}
+    >>> parse_keywords('output', {'maxwidth': 1}, {'maxWidth': None})
+    Traceback (most recent call last):
+    ...
+    geolargeimage.errors.OptionsError: Unknown output key(s) maxwidth; valid keys: maxWidth
     """
-
-    AUTO = 'auto'
-    NEAREST = 'nearest'
-    BILINEAR = 'bilinear'
-    CUBIC = 'cubic'
-    CUBICSPLINE = 'cubicspline'
-    LANCZOS = 'lanczos'
-    AVERAGE = 'average'
-    MODE = 'mode'
-    GAUSS = 'gauss'
-    RMS = 'rms'
-
-    @classmethod
-    def _aliases(cls) -> dict[str, str]:
-        # Pillow's names, so large_image's resample=PIL.Image.LANCZOS style values parse.
-        return {**super()._aliases(), 'box': 'average', 'bicubic': 'cubic', 'near': 'nearest',
-                'linear': 'bilinear'}
-
-    @classmethod
-    def parse(cls, value: object) -> Resampling:
-        if value is True:
-            return cls.AUTO
-        if value is None or value is False:
-            return cls.NEAREST
-        if isinstance(value, int) and not isinstance(value, enum.Enum) and value in _PIL_RESAMPLE:
-            return cls(_PIL_RESAMPLE[value])
-        name = getattr(value, 'name', value)  # PIL.Image.Resampling members
-        return super().parse(name)  # type: ignore[return-value]
-
-
-# Pillow's integer constants (Image.NEAREST = 0, LANCZOS = 1, BILINEAR = 2, BICUBIC = 3, BOX = 4).
-_PIL_RESAMPLE = {0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'cubic', 4: 'average'}
-
-
-class Units(ChoiceEnum):
-    """Units of a region's edges."""
-
-    BASE_PIXELS = 'base_pixels'
-    MAG_PIXELS = 'mag_pixels'
-    FRACTION = 'fraction'
-    NANOMETERS = 'nm'
-    MICROMETERS = 'um'
-    MILLIMETERS = 'mm'
-    METERS = 'm'
-    KILOMETERS = 'km'
-
-    @classmethod
-    def _aliases(cls) -> dict[str, str]:
-        table = {'base': 'base_pixels', 'base_pixel': 'base_pixels', 'base_pixels': 'base_pixels',
-                 'pixel': 'mag_pixels', 'pixels': 'mag_pixels', 'mag_pixel': 'mag_pixels',
-                 'mag_pixels': 'mag_pixels', 'magnification_pixel': 'mag_pixels',
-                 'magnification_pixels': 'mag_pixels', 'fraction': 'fraction'}
-        for value, names in _DISTANCE_NAMES.items():
-            table.update({name: value for name in names})
-        return table
-
-    @classmethod
-    def parse(cls, value: object) -> Units:
-        if value is None:
-            return cls.BASE_PIXELS
-        return super().parse(value)  # type: ignore[return-value]
-
-    @property
-    def millimeters(self) -> float | None:
-        """Millimetres in one unit, for distance units; None otherwise."""
-        return _DISTANCE_MM.get(self.value)
-
-
-_DISTANCE_NAMES = {
-    'nm': ('nm', 'nanometer', 'nanometers', 'nanometre', 'nanometres'),
-    'um': ('um', '\u00b5m', '\u03bcm', 'micrometer', 'micrometers', 'micrometre', 'micrometres',
-           'micron', 'microns'),
-    'mm': ('mm', 'millimeter', 'millimeters', 'millimetre', 'millimetres'),
-    'm': ('m', 'meter', 'meters', 'metre', 'metres'),
-    'km': ('km', 'kilometer', 'kilometers', 'kilometre', 'kilometres'),
-}
-_DISTANCE_MM = {'nm': 1e-6, 'um': 1e-3, 'mm': 1.0, 'm': 1e3, 'km': 1e6}
-
-
-class TileFormat(ChoiceEnum):
-    """What pixel methods return: encoded bytes, a Pillow image or a numpy array."""
-
-    IMAGE = 'image'
-    PIL = 'PIL'
-    NUMPY = 'numpy'
-
-
-def parse_formats(value: object) -> TileFormat:
-    """The format to produce from one value or a collection; numpy beats PIL beats image.
-
-    >>> parse_formats(('image', 'numpy'))
-    <TileFormat.NUMPY: 'numpy'>
-    """
-    values = value if isinstance(value, (tuple, list, set, frozenset)) else (value,)
-    if not values:
-        raise OptionsError('format must name at least one of image, PIL, numpy')
-    parsed = {TileFormat.parse(v) for v in values}
-    for choice in (TileFormat.NUMPY, TileFormat.PIL, TileFormat.IMAGE):
-        if choice in parsed:
-            return choice
-    raise AssertionError('unreachable')
+    label = f'{what} {kind}' if what else kind
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        raise OptionsError(f'{what or "options"} must be a dict, not {type(given).__name__}')
+    aliases = aliases or {}
+    result = dict(defaults)
+    unknown = []
+    for key, value in given.items():
+        name = aliases.get(key, key)
+        if name not in defaults:
+            unknown.append(str(key))
+        elif name != key and key in given and name in given:
+            raise OptionsError(f'{label} {name} is given twice (as {name} and {key})')
+        else:
+            result[name] = value
+    if unknown:
+        raise OptionsError(f'Unknown {label}(s) {", ".join(sorted(unknown))}; valid {kind}s: '
+                           f'{", ".join(defaults)}')
+    return result
 
 
 def check_keys(name: str, given: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    """Raise :class:`OptionsError` for a non-dict or for keys outside ``allowed``, listing them."""
-    if not isinstance(given, Mapping):
-        raise OptionsError(f'{name} must be a dict, not {type(given).__name__}')
-    unknown = sorted(str(key) for key in set(given) - set(allowed))
-    if unknown:
-        raise OptionsError(f'Unknown {name} key(s) {", ".join(unknown)}; valid keys: '
-                           f'{", ".join(allowed)}')
+    """:func:`parse_keywords` for a dict whose keys have no defaults (a style, a band entry)."""
+    parse_keywords(name, given, dict.fromkeys(allowed))
 
 
 def _number(name: str, value: object, *, allow_none: bool = True) -> float | None:
@@ -220,16 +114,14 @@ class RegionSpec:
     @classmethod
     def parse(cls, region: Mapping[str, Any] | None) -> RegionSpec:
         """Build from large_image's ``region=`` dict (``unitsWH`` for the size units)."""
-        if region is None:
-            return cls()
-        check_keys('region', region, ('left', 'top', 'right', 'bottom', 'width', 'height',
-                                       'units', 'unitsWH'))
-        values = {key: _number(key, region.get(key))
+        given = parse_keywords('region', region, dict.fromkeys(
+            ('left', 'top', 'right', 'bottom', 'width', 'height', 'units', 'unitsWH')))
+        values = {key: _number(key, given[key])
                   for key in ('left', 'top', 'right', 'bottom', 'width', 'height')}
         for key in ('width', 'height'):
             if values[key] is not None and values[key] < 0:
                 raise OptionsError(f'region {key} must not be negative, not {values[key]}')
-        return cls(**values, units=region.get('units'), units_wh=region.get('unitsWH'))
+        return cls(**values, units=given['units'], units_wh=given['unitsWH'])
 
 
 #: Largest ``output`` maxWidth/maxHeight: GDAL's buffer sizes are C ints.
@@ -254,12 +146,10 @@ class OutputSpec:
 
     @classmethod
     def parse(cls, output: Mapping[str, Any] | None) -> OutputSpec:
-        if output is None:
-            return cls()
-        check_keys('output', output, ('maxWidth', 'maxHeight', 'path'))
+        output = parse_keywords('output', output, dict.fromkeys(('maxWidth', 'maxHeight', 'path')))
         sizes = {}
         for key in ('maxWidth', 'maxHeight'):
-            value = output.get(key)
+            value = output[key]
             if value is not None:
                 # Whole numbers of any numeric type; NaN, ±inf, 0, negatives, bools, fractions
                 # and sizes no image has are refused before any int() conversion.
@@ -271,7 +161,7 @@ class OutputSpec:
                                        f'{MAX_OUTPUT_SIDE}, not {value!r}')
                 value = int(value)
             sizes[key] = value
-        path = output.get('path')
+        path = output['path']
         return cls(sizes['maxWidth'], sizes['maxHeight'], None if path is None else str(path))
 
     @property
@@ -293,13 +183,14 @@ class ScaleSpec:
     def parse(cls, scale: Mapping[str, Any] | None) -> ScaleSpec | None:
         if scale is None:
             return None
-        check_keys('scale', scale, ('magnification', 'mm_x', 'mm_y', 'level', 'exact'))
-        values = {key: _number(key, scale.get(key)) for key in ('magnification', 'mm_x', 'mm_y',
-                                                                'level')}
+        scale = parse_keywords('scale', scale, {'magnification': None, 'mm_x': None,
+                                                'mm_y': None, 'level': None, 'exact': False})
+        values = {key: _number(key, scale[key]) for key in ('magnification', 'mm_x', 'mm_y',
+                                                            'level')}
         for key, value in values.items():
             if value is not None and value <= 0 and key != 'level':
                 raise OptionsError(f'scale {key} must be positive, not {value}')
-        return cls(**values, exact=bool(scale.get('exact', False)))
+        return cls(**values, exact=bool(scale['exact']))
 
 
 _COLOUR = re.compile(r'#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})')
@@ -365,6 +256,11 @@ class EncodeOptions:
     tiff_compression: str = 'raw'
 
     @classmethod
+    def from_keywords(cls, keywords: Mapping[str, Any]) -> EncodeOptions:
+        """Build from a keyword dict holding (at least) the keys of :data:`ENCODE_DEFAULTS`."""
+        return cls.parse(*(keywords[key] for key in ENCODE_DEFAULTS))
+
+    @classmethod
     def parse(cls, encoding: object = 'JPEG', jpegQuality: object = 95,  # noqa: N803
               jpegSubsampling: object = 0, tiffCompression: object = 'raw') -> EncodeOptions:
         quality = _integer('jpegQuality', jpegQuality, 0, 100)
@@ -375,6 +271,10 @@ class EncodeOptions:
                                f'{", ".join(TIFF_COMPRESSIONS)}')
         return cls(Encoding.parse(encoding), quality, subsampling, compression)
 
+
+#: large_image's encoding keywords and their defaults.
+ENCODE_DEFAULTS: dict[str, Any] = {'encoding': 'JPEG', 'jpegQuality': 95, 'jpegSubsampling': 0,
+                                   'tiffCompression': 'raw'}
 
 #: tiffCompression values → Pillow's TIFF compression names.
 TIFF_COMPRESSIONS = {'raw': 'raw', 'none': 'raw', 'lzw': 'tiff_lzw', 'deflate': 'tiff_adobe_deflate',
@@ -406,25 +306,22 @@ class TilingSpec:
     def parse(cls, tile_size: Mapping[str, Any] | None = None,
               tile_overlap: Mapping[str, Any] | None = None,
               tile_offset: Mapping[str, Any] | None = None) -> TilingSpec:
-        size = dict(tile_size or {})
-        check_keys('tile_size', size, ('width', 'height'))
-        width, height = size.get('width'), size.get('height')
+        size = parse_keywords('tile_size', tile_size, {'width': None, 'height': None})
+        width, height = size['width'], size['height']
         width, height = (width if width is not None else height), (height if height is not None else width)
         for key, value in (('width', width), ('height', height)):
             if value is not None:
                 _integer(f'tile_size {key}', value, 1, 1 << 20)
-        overlap = dict(tile_overlap or {})
-        check_keys('tile_overlap', overlap, ('x', 'y', 'edges'))
-        offset = dict(tile_offset or {})
-        check_keys('tile_offset', offset, ('left', 'top', 'auto'))
+        overlap = parse_keywords('tile_overlap', tile_overlap, {'x': 0, 'y': 0, 'edges': False})
+        offset = parse_keywords('tile_offset', tile_offset, {'left': 0, 'top': 0, 'auto': False})
         return cls(
             None if width is None else int(width), None if height is None else int(height),
-            _integer('tile_overlap x', overlap.get('x', 0), 0, 1 << 20),
-            _integer('tile_overlap y', overlap.get('y', 0), 0, 1 << 20),
-            bool(overlap.get('edges', False)),
-            _integer('tile_offset left', offset.get('left', 0), 0, 1 << 40),
-            _integer('tile_offset top', offset.get('top', 0), 0, 1 << 40),
-            bool(offset.get('auto', False)),
+            _integer('tile_overlap x', overlap['x'], 0, 1 << 20),
+            _integer('tile_overlap y', overlap['y'], 0, 1 << 20),
+            bool(overlap['edges']),
+            _integer('tile_offset left', offset['left'], 0, 1 << 40),
+            _integer('tile_offset top', offset['top'], 0, 1 << 40),
+            bool(offset['auto']),
         )
 
 
@@ -444,6 +341,16 @@ def parse_tile_position(position: object) -> dict[str, int] | None:
                        '{"region_x", "region_y"} or {"level_x", "level_y"}')
 
 
+#: getRegion's keywords and their defaults.
+REGION_DEFAULTS: dict[str, Any] = {
+    'region': None, 'output': None, 'scale': None, **ENCODE_DEFAULTS, 'resample': True,
+    'frame': None, 'fill': None, 'style': None}
+#: tileIterator's keywords: getRegion's and the tiling ones.
+ITERATOR_DEFAULTS: dict[str, Any] = {
+    **REGION_DEFAULTS, 'tile_size': None, 'tile_overlap': None, 'tile_offset': None,
+    'tile_position': None}
+
+
 @dataclass(frozen=True)
 class RegionRequest:
     """getRegion's keywords, parsed."""
@@ -458,19 +365,45 @@ class RegionRequest:
     style: Any = None
 
     @classmethod
-    def parse(cls, kwargs: dict[str, Any], *, allowed: tuple[str, ...] = ()) -> RegionRequest:
-        known = ('region', 'output', 'scale', 'encoding', 'jpegQuality', 'jpegSubsampling',
-                 'tiffCompression', 'resample', 'frame', 'fill', 'style', *allowed)
-        unknown = sorted(set(kwargs) - set(known))
-        if unknown:
-            raise OptionsError(f'Unknown keyword(s) {", ".join(unknown)}; valid: '
-                                      f'{", ".join(known)}')
+    def parse(cls, kwargs: Mapping[str, Any], *, what: str = 'getRegion',
+              defaults: Mapping[str, Any] = REGION_DEFAULTS) -> RegionRequest:
+        """Build from getRegion's keywords (``defaults``: the table of the call they are for,
+        e.g. :data:`ITERATOR_DEFAULTS`, whose extra keys the caller reads itself)."""
+        given = parse_keywords(what, kwargs, defaults, kind='keyword')
+        output = OutputSpec.parse(given['output'])
         return cls(
-            RegionSpec.parse(kwargs.get('region')), OutputSpec.parse(kwargs.get('output')),
-            ScaleSpec.parse(kwargs.get('scale')),
-            EncodeOptions.parse(kwargs.get('encoding', 'JPEG'), kwargs.get('jpegQuality', 95),
-                                kwargs.get('jpegSubsampling', 0),
-                                kwargs.get('tiffCompression', 'raw')),
-            Resampling.parse(kwargs.get('resample', True)), kwargs.get('frame'),
-            Fill.parse(kwargs.get('fill'), OutputSpec.parse(kwargs.get('output'))),
-            kwargs.get('style'))
+            RegionSpec.parse(given['region']), output, ScaleSpec.parse(given['scale']),
+            EncodeOptions.from_keywords(given), Resampling.parse(given['resample']),
+            given['frame'], Fill.parse(given['fill'], output), given['style'])
+
+
+#: The options of ``open`` / ``TileSource`` and their defaults.
+OPEN_DEFAULTS: dict[str, Any] = {
+    **ENCODE_DEFAULTS, 'edge': False, 'noCache': None, 'projection': None,
+    'unitsPerPixel': None, 'resample': True, 'style': None}
+
+
+@dataclass(frozen=True)
+class OpenOptions:
+    """The options a source is opened with, parsed (``noCache`` is :func:`open`'s own)."""
+
+    encoding: EncodeOptions
+    edge: EdgeMode
+    projection: str | None
+    units_per_pixel: float | None
+    resampling: Resampling
+    style: Any
+
+    @classmethod
+    def parse(cls, options: Mapping[str, Any]) -> OpenOptions:
+        """Build from ``open``'s keywords.
+
+        >>> OpenOptions.parse({'encoding': 'png'}).encoding.encoding
+        <Encoding.PNG: 'PNG'>
+        """
+        given = parse_keywords('', options, OPEN_DEFAULTS, kind='option')
+        encoding = EncodeOptions.from_keywords(given)
+        if encoding.encoding is Encoding.TILED:
+            raise OptionsError('Encoding TILED writes files: use it with getRegion only')
+        return cls(encoding, EdgeMode.parse(given['edge']), given['projection'] or None,
+                   given['unitsPerPixel'], Resampling.parse(given['resample']), given['style'])

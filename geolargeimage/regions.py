@@ -7,10 +7,29 @@ the whole image, and the result is rounded (banker's rounding, as large_image) a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from .errors import OptionsError, RangeError
-from .grid import Window
-from .options import RegionSpec, Units
+from geolargeimage.errors import OptionsError, RangeError
+from geolargeimage.grid import Window
+from geolargeimage.enums import Units
+from geolargeimage.options import RegionSpec
+
+@dataclass(frozen=True)
+class RegionPlan:
+    """What a region request reads: a base-pixel window, the output size, and the large_image
+    level whose resolution the output matches."""
+
+    window: Window
+    width: int
+    height: int
+    level: int
+
+    @property
+    def empty(self) -> bool:
+        """Whether the plan gives no output pixels (a region 0 wide or high, or narrower than
+        one output pixel)."""
+        return self.window.empty or not self.width or not self.height
+
 
 #: (units) → base pixels per unit along x and y.
 UnitScale = Callable[[Units], tuple[float, float]]

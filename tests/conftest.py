@@ -20,7 +20,7 @@ if str(TESTS) not in sys.path:
 
 from factory import make_raster  # noqa: E402
 
-import geolargeimage.opening  # noqa: E402
+import geolargeimage.source.opening
 
 #: Where the shared sample files live (read-only).
 def _samples_folder() -> Path:
@@ -155,7 +155,7 @@ def tiled_512(raster_dir: Path) -> Path:
 def _clear_source_cache():
     """Each test starts and ends with no shared sources."""
     yield
-    geolargeimage.opening.clear_cache()
+    geolargeimage.source.opening.clear_cache()
 
 
 def gdal_pyramid_copy(path, folder) -> Path:

@@ -17,7 +17,7 @@ from osgeo import gdal
 import geolargeimage
 from geolargeimage import errors
 
-convert_module = importlib.import_module('geolargeimage.convert')
+convert_module = importlib.import_module('geolargeimage.write.convert')
 
 
 def pixels_of(path, page: int | None = None) -> np.ndarray:

@@ -19,7 +19,7 @@ from osgeo import osr
 from servers import CanaryServer
 
 import geolargeimage
-from geolargeimage.crs import crs_text_kind, parse_crs
+from geolargeimage.geo.crs import crs_text_kind, parse_crs
 
 pytest.importorskip('fastapi', reason="the server extra (fastapi) is not installed")
 pytest.importorskip('httpx', reason='FastAPI TestClient needs httpx')

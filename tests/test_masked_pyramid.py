@@ -16,7 +16,7 @@ from PIL import Image
 from test_warp_equivalence import reference_tile
 
 import geolargeimage
-from geolargeimage.reader import WARP_PYRAMID_MIN_SIZE
+from geolargeimage.io.raster import WARP_PYRAMID_MIN_SIZE
 
 
 def masked_raster(path, width: int, height: int) -> tuple[str, np.ndarray]:

@@ -95,7 +95,7 @@ def test_no_cache_returns_a_new_source(rgb_tiled):
 
 def test_clear_cache_forgets_shared_sources(rgb_tiled):
     first = geolargeimage.open(rgb_tiled)
-    geolargeimage.opening.clear_cache()
+    geolargeimage.source.opening.clear_cache()
     assert geolargeimage.open(rgb_tiled) is not first
 
 

@@ -25,8 +25,8 @@ from servers import (IgnoreRange, MotoS3, RangeServer, ServerProcess, Stall, Sta
                      iam_enforced)
 
 import geolargeimage
-from geolargeimage.env import REMOTE_DEFAULTS
-from geolargeimage.paths import is_remote, to_gdal_path
+from geolargeimage.io.settings import REMOTE_DEFAULTS
+from geolargeimage.io.paths import is_remote, to_gdal_path
 
 SIZE, BLOCK = 2048, 256
 #: The level of full-resolution tiles (levels 0..3 for 2048 px in 256 px tiles).

@@ -20,8 +20,8 @@ from servers import RangeServer, Stall, Truncate
 
 import geolargeimage
 from geolargeimage import config
-from geolargeimage.env import REMOTE_ATTEMPTS, deadline_options
-from geolargeimage.remote_errors import status_in
+from geolargeimage.io.settings import REMOTE_ATTEMPTS, deadline_options
+from geolargeimage.io.remote_status import status_in
 
 #: The deadline these tests configure (seconds), and what the clock may add to it (thread
 #: start-up, a loaded CI machine).
@@ -152,7 +152,7 @@ def test_the_default_deadline_is_at_most_a_minute_and_configurable():
     config.setConfig('remote_timeout', None)
     assert config.getConfig('remote_timeout') <= 60
     options = deadline_options()
-    retries = int(geolargeimage.env.REMOTE_DEFAULTS['GDAL_HTTP_MAX_RETRY'])
+    retries = int(geolargeimage.io.settings.REMOTE_DEFAULTS['GDAL_HTTP_MAX_RETRY'])
     backoff = 4 * sum(float(options['GDAL_HTTP_RETRY_DELAY']) * 3 ** n for n in range(retries))
     assert REMOTE_ATTEMPTS * float(options['GDAL_HTTP_TIMEOUT']) + backoff <= 60
     assert float(deadline_options(600)['GDAL_HTTP_TIMEOUT']) > 20

@@ -14,9 +14,11 @@ import pytest
 
 from geolargeimage import config
 from geolargeimage.errors import OptionsError
-from geolargeimage.style import (BandStats, BandStyle, Composite, OutputDtype, Scheme, Style,
-                                 apply_style, check_style, default_style, parse_palette,
-                                 parse_style, resolve_limits, to_uint8)
+from geolargeimage.picture.band_stats import BandStats
+from geolargeimage.picture.palettes import parse_palette
+from geolargeimage.picture.style import (BandStyle, Composite, OutputDtype, Scheme, Style,
+                                         check_style, default_style, parse_style)
+from geolargeimage.picture.styling import apply_style, resolve_limits, to_uint8
 
 RGB = ['red', 'green', 'blue']
 

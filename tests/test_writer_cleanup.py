@@ -132,12 +132,12 @@ def test_a_killed_write_leaves_litter_that_the_next_write_removes(folders):
 
 def test_only_folders_of_dead_processes_or_old_ones_of_other_hosts_are_removed(folders):
     spill, out = folders
-    from geolargeimage.write_options import STALE_SECONDS, temporary_folder
+    from geolargeimage.io.output_files import STALE_SECONDS, temporary_folder
     # Ours (as a write in progress in this process makes it); one made by a process that has
     # ended (this host), as a killed write leaves it; another host's recent one, another host's
     # folder unchanged for two days, and a user's folder that only looks alike.
     ours = temporary_folder(out, '.b.tif.geolargeimage')
-    dead = run_child('import sys, os\nfrom geolargeimage.write_options import temporary_folder\n'
+    dead = run_child('import sys, os\nfrom geolargeimage.write.options import temporary_folder\n'
                      'print(temporary_folder(sys.argv[1], ".a.tif.geolargeimage"))\n'
                      'os._exit(0)', out)
     dead_folder = Path(dead.stdout.strip())

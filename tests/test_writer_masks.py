@@ -22,7 +22,7 @@ WIDTH, HEIGHT = 300, 260
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
     """Spill chunks of 256 px, so every image here spans several chunk files (and masks)."""
-    monkeypatch.setattr(importlib.import_module('geolargeimage.spill'), 'CHUNK_SIZE', 256)
+    monkeypatch.setattr(importlib.import_module('geolargeimage.write.spill'), 'CHUNK_SIZE', 256)
 
 
 def random_image(height: int, width: int, bands: int, dtype: str, seed: int) -> np.ndarray:

@@ -20,8 +20,8 @@ from PIL import Image
 import geolargeimage
 from geolargeimage import errors
 
-convert_module = importlib.import_module('geolargeimage.convert')
-spill_module = importlib.import_module('geolargeimage.spill')
+convert_module = importlib.import_module('geolargeimage.write.convert')
+spill_module = importlib.import_module('geolargeimage.write.spill')
 
 
 def gdal_pixels(path, page: int | None = None) -> np.ndarray:

@@ -48,8 +48,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(f"geolargeimage's tile server needs the 'server' extra ({exc.name} is "
                       "missing): pip install 'geolargeimage[server]'") from exc
 
-from .app import create_app
-from .catalog import WEB_MERCATOR
+from geolargeimage.server.app import create_app
+from geolargeimage.server.catalog import WEB_MERCATOR
 
 __all__ = ['create_app', 'serve', 'BackgroundServer']
 

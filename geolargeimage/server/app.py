@@ -25,12 +25,12 @@ from fastapi.responses import JSONResponse, Response
 
 import geolargeimage
 from geolargeimage import errors
-from geolargeimage.crs import crs_text_kind, set_network
-from geolargeimage.options import Units
-from geolargeimage.palettes import palette_names
+from geolargeimage.geo.crs import crs_text_kind, set_network
+from geolargeimage.enums import Units
+from geolargeimage.picture.palettes import palette_names
 
-from .catalog import (EXTENSIONS, PIXEL, Catalog, ServedFile, etag, etag_matches, jsonable,
-                      request_style)
+from geolargeimage.server.catalog import (EXTENSIONS, PIXEL, Catalog, ServedFile, etag,
+                                          etag_matches, jsonable, request_style)
 
 #: The viewer's own files, served from this package.
 HERE = Path(__file__).resolve().parent
@@ -314,7 +314,7 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
 
 def check_units(units: str | None) -> None:
     """Raise :class:`~geolargeimage.errors.OptionsError` (400) unless ``units`` is a region
-    unit, 'projection' or CRS text :func:`~geolargeimage.crs.crs_text_kind` accepts. Checked by
+    unit, 'projection' or CRS text :func:`~geolargeimage.geo.crs.crs_text_kind` accepts. Checked by
     syntax alone, on the event loop, before any library call: a URL or a path never reaches GDAL
     or PROJ, and the answer never depends on which files exist."""
     if units is None or units.strip().lower() in PROJECTION_UNITS:

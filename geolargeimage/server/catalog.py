@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import geolargeimage
 from geolargeimage import errors
-from geolargeimage.source import TileSource
+from geolargeimage import TileSource
 
 logger = logging.getLogger('geolargeimage.server')
 

@@ -1,0 +1,618 @@
+"""Windowed reads from one raster through GDAL, safe from many threads at once.
+
+A :class:`Raster` opens its file once per thread (a ``gdal.Dataset`` must never be shared between
+threads) and reads any base-pixel window into any buffer size with one ``ReadAsArray`` call, so
+GDAL picks the overview and resamples. Rasters without enough overviews get a synthesized pyramid
+(:mod:`geolargeimage.io.vrt`) the first time a coarse read needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from osgeo import gdal
+
+from geolargeimage.io import blocks
+from geolargeimage import config, errors
+from geolargeimage.io.error_mapping import gdal_errors
+from geolargeimage.io.settings import Env, read_options
+from geolargeimage.grid import Window
+from geolargeimage.enums import Resampling
+from geolargeimage.io.paths import is_remote
+from geolargeimage.io.facts import read_info
+from geolargeimage.io.vrt import Pyramid, build_pyramid
+
+
+_GRIORA = {
+    Resampling.NEAREST: gdal.GRIORA_NearestNeighbour, Resampling.BILINEAR: gdal.GRIORA_Bilinear,
+    Resampling.CUBIC: gdal.GRIORA_Cubic, Resampling.CUBICSPLINE: gdal.GRIORA_CubicSpline,
+    Resampling.LANCZOS: gdal.GRIORA_Lanczos, Resampling.AVERAGE: gdal.GRIORA_Average,
+    Resampling.MODE: gdal.GRIORA_Mode, Resampling.GAUSS: gdal.GRIORA_Gauss,
+    Resampling.RMS: gdal.GRIORA_RMS,
+}
+
+
+#: Warnings name the caller's line, outside the package.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: How much coarser than asked a level may be and still be read (GDAL's RasterIO rule).
+OVERVIEW_MARGIN = 0.1
+#: A warp reads a synthesized pyramid only for rasters longer than this (a zoomed-out tile of a
+#: smaller one decodes at most a few dozen blocks without one).
+WARP_PYRAMID_MIN_SIZE = 4096
+#: A pyramid is synthesized when the coarsest stored level is longer than this many tiles...
+PYRAMID_MIN_TILES = 2
+#: ...and a read needs at least this much more decimation than the best stored level gives.
+PYRAMID_TRIGGER_FACTOR = 4
+#: Most blocks a statistics sample reads one by one, and the most failures among them before it
+#: gives up (a file whose blocks fail everywhere must not take minutes to say so).
+SAMPLE_MAX_BLOCKS = 256
+SAMPLE_MAX_FAILURES = 16
+#: A level with more blocks than this along an axis is sampled block by block after a failed
+#: read, not piece by piece (:func:`blocks.sample_pieces` walks every block edge).
+SAMPLE_MAX_PIECE_BLOCKS = 4096
+
+
+@dataclass(frozen=True)
+class _Level:
+    """A dataset to read from: ``path`` itself or its overview number ``overview``, and its size
+    in base pixels per pixel along x and y."""
+
+    path: str
+    overview: int | None
+    factor_x: float
+    factor_y: float
+
+
+def _levels_of(path: str, dataset: gdal.Dataset, width: int, height: int) -> list[_Level]:
+    """``dataset`` (at ``path``) and each of its overviews as levels of a ``width`` × ``height``
+    raster. Overviews of another shape are not levels of this image (GDAL takes a whole-slide
+    file's label and macro for overviews)."""
+    levels = [_Level(path, None, width / dataset.RasterXSize, height / dataset.RasterYSize)]
+    band = dataset.GetRasterBand(1)
+    for index in range(band.GetOverviewCount()):
+        overview = band.GetOverview(index)
+        level = _Level(path, index, width / overview.XSize, height / overview.YSize)
+        if abs(level.factor_x - level.factor_y) <= 0.02 * level.factor_x + 1 / min(
+                overview.XSize, overview.YSize) * level.factor_x:
+            levels.append(level)
+    return levels
+
+
+class Raster:
+    """One raster file: static facts, per-thread handles and windowed reads.
+
+    Every read goes to the stored level (the raster, an overview, or a synthesized pyramid level)
+    whose resolution is the coarsest still fine enough, chosen here rather than by GDAL, so that a
+    window that does not fall on whole pixels keeps its exact position. Wraps ``gdal.OpenEx`` and
+    ``gdal.Dataset.ReadAsArray``.
+    """
+
+    #: A raster adds no alpha band to its own (see :class:`~geolargeimage.pixel_reader.PixelReader`).
+    alpha_max = None
+
+    def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
+                 level_paths: tuple[str, ...] = (), remote: bool | None = None,
+                 view: str | None = None):
+        """``level_paths`` are datasets holding smaller copies of the image that GDAL does not
+        present as overviews (the pyramid pages of a whole-slide TIFF); ``remote`` says whether
+        reads go over the network (by default: whether ``path`` does). ``view`` names the file
+        of which ``path`` is a virtual dataset we built (a warped VRT), opened and probed
+        already, and read 1:1 only: the view is not probed, its overviews are not listed (each
+        overview of a warped VRT is a warp of its own, set up when asked for), and its failed
+        reads name that file, whose damaged block GDAL's own message names."""
+        self.path = path
+        self._view = view
+        self.remote = is_remote(path) if remote is None else remote
+        self._open_options = tuple(open_options)
+        self._synthesize = synthesize
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pyramid: Pyramid | None = None
+        self._large_warned = False
+        dataset = self.dataset()
+        with gdal_errors(path, 'open'):  # libtiff may only now read a damaged offset array
+            self.info = read_info(path, dataset, overviews=view is None)
+            levels = [_Level(path, None, 1.0, 1.0)] if view is not None \
+                else _levels_of(path, dataset, self.info.width, self.info.height)
+        for level_path in level_paths:
+            with gdal_errors(path, 'open'):
+                page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
+            levels += _levels_of(level_path, page, self.info.width, self.info.height)
+        self._levels = sorted(levels, key=lambda level: level.factor_x)
+        if view is None:
+            self._check_decodes()
+
+    # -- handles --------------------------------------------------------------------------------
+    def dataset(self, level: _Level | None = None) -> gdal.Dataset:
+        """This thread's handle on the raster, or on one of its level datasets."""
+        handles = self._local.__dict__.setdefault('handles', {})
+        key = (self.path, None) if level is None else (level.path, level.overview)
+        handle = handles.get(key)
+        if handle is None:
+            if key[1] is None:
+                with gdal_errors(self.path, 'open'), Env(**read_options(self.remote)):
+                    handle = gdal.OpenEx(key[0], gdal.OF_RASTER | gdal.OF_READONLY
+                                         | gdal.OF_VERBOSE_ERROR, open_options=self._options(key[0]))
+            else:
+                handle = self._overview_dataset(key[0], key[1])
+            handles[key] = handle
+        return handle
+
+    def _options(self, path: str) -> list[str]:
+        return list(self._open_options) if path == self.path else []
+
+    def _overview_dataset(self, path: str, index: int) -> gdal.Dataset:
+        """The dataset of overview ``index``: the driver's own (GTiff, VRT), else a handle opened
+        with ``OVERVIEW_LEVEL``. The parent stays referenced by this thread's handles."""
+        parent = self.dataset(_Level(path, None, 1.0, 1.0))
+        overview = parent.GetRasterBand(1).GetOverview(index).GetDataset()
+        if overview is not None and overview.RasterCount == parent.RasterCount:
+            return overview
+        with gdal_errors(self.path, 'open'), Env(**read_options(self.remote)):
+            return gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY,
+                               open_options=[*self._options(path), f'OVERVIEW_LEVEL={index}'])
+
+    def stored_level(self, factor: int) -> gdal.Dataset | None:
+        """This thread's dataset of the stored level ``factor`` times smaller than the raster (the
+        raster itself, or an overview within a pixel of that size), or None."""
+        for level in self._levels:
+            if self._pyramid is not None and level.path == self._pyramid.vrt_path:
+                continue
+            dataset = self.dataset(level)
+            if dataset.RasterXSize in (self.info.width // factor, -(-self.info.width // factor)) \
+                    and dataset.RasterYSize in (self.info.height // factor,
+                                                -(-self.info.height // factor)):
+                return dataset
+        return None
+
+    def _drop_handles(self) -> None:
+        """Forget this thread's handles (the next read opens the file again)."""
+        self._local.__dict__.pop('handles', None)
+
+    def close(self) -> None:
+        """Drop this thread's handles and remove a synthesized pyramid."""
+        self._local = threading.local()
+        if self._pyramid is not None:
+            self._pyramid.remove()
+            self._pyramid = None
+
+    def __del__(self) -> None:
+        pyramid = getattr(self, '_pyramid', None)
+        if pyramid is not None:
+            pyramid.remove()
+
+    # -- reads ----------------------------------------------------------------------------------
+    def read(self, window: Window, out_width: int, out_height: int, *,
+             bands: list[int] | None = None,
+             resampling: Resampling = Resampling.NEAREST) -> np.ndarray:
+        """Read ``window`` (base pixels, inside the raster; float offsets allowed) into an
+        ``(out_height, out_width, bands)`` array of the raster's dtype, resampled with
+        ``resampling``. A read that touches a damaged block raises
+        :class:`~geolargeimage.errors.CorruptDataError` naming the block, every time."""
+        band_list = bands or list(range(1, self.info.band_count + 1))
+        level = self._level_for(window, out_width, out_height)
+        kernel = self.resolve_resampling(resampling, window, out_width, out_height, band_list)
+        if kernel is Resampling.NEAREST and (out_width > window.width or out_height > window.height):
+            return self._read_enlarged(window, out_width, out_height, band_list)
+        algorithm = _GRIORA[kernel]
+        with self._reading(level, window, band_list):
+            data = self.dataset(level).ReadAsArray(
+                *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
+                band_list=band_list, resample_alg=algorithm, interleave='pixel')
+        return data.reshape(out_height, out_width, len(band_list))
+
+    def _read_enlarged(self, window: Window, out_width: int, out_height: int,
+                       band_list: list[int]) -> np.ndarray:
+        """Nearest-neighbour enlargement: read the whole source pixels under ``window`` once and
+        repeat them. Exact at any zoom, where GDAL rounds a window under half a pixel to nothing."""
+        cols = np.floor(window.col_off + (np.arange(out_width) + 0.5) * window.width / out_width)
+        rows = np.floor(window.row_off + (np.arange(out_height) + 0.5) * window.height / out_height)
+        cols = np.clip(cols.astype(np.int64), 0, self.info.width - 1)
+        rows = np.clip(rows.astype(np.int64), 0, self.info.height - 1)
+        covering = Window(int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1),
+                          int(rows[-1] - rows[0] + 1))
+        with self._reading(self._levels[0], covering, band_list):
+            data = self.dataset().ReadAsArray(
+                covering.col_off, covering.row_off, covering.width, covering.height,
+                band_list=band_list, interleave='pixel')
+        data = data.reshape(covering.height, covering.width, len(band_list))
+        return data[(rows - covering.row_off)[:, None], (cols - covering.col_off)[None, :]]
+
+    def read_mask(self, window: Window, out_width: int, out_height: int) -> np.ndarray | None:
+        """The dataset mask (0 = no data, 255 = valid) of ``window`` as an ``(h, w)`` uint8
+        array; None when the bands carry their own validity (no mask, or an alpha band).
+
+        Wraps ``GetMaskBand().ReadAsArray``; nearest-neighbour, like the mask itself.
+        """
+        if not self.info.has_external_mask:
+            return None
+        level = self._level_for(window, out_width, out_height)
+        if self._pyramid is not None and level.path == self._pyramid.vrt_path:
+            # GDAL builds no mask overviews for a VRT's mask band: the synthesized levels would
+            # say every pixel is valid. The stored level's mask is decimated instead.
+            factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
+            level = self._best_level(factor, [stored for stored in self._levels
+                                              if stored.path != self._pyramid.vrt_path])
+        with self._reading(level, window, [1]):
+            mask = self.dataset(level).GetRasterBand(1).GetMaskBand()
+            return mask.ReadAsArray(*_level_window(window, level), buf_xsize=out_width,
+                                    buf_ysize=out_height)
+
+    def sample(self, out_width: int, out_height: int, *, max_pixels: int) -> np.ndarray:
+        """The whole raster decimated (nearest) to at most ``out_width`` × ``out_height``, for
+        statistics: it decodes about ``max_pixels`` stored pixels at most (whole blocks), never
+        synthesizes overviews, and leaves out damaged blocks.
+
+        The read goes to the stored level (the raster, an overview or a level page) a read of
+        that size would use; when that would decode more than ``max_pixels``, to the finest
+        coarser stored level that decodes fewer; when none does, to as many whole blocks of the
+        coarsest stored level as ``max_pixels`` holds (at least one, at most
+        :data:`SAMPLE_MAX_BLOCKS`), spread evenly over it. Blocks (as declared) larger than
+        ``max_pixels`` raise :class:`~geolargeimage.errors.OutputSizeError` unread.
+
+        Returns ``(h, w, bands)`` when one read of a whole level decodes; otherwise the pieces
+        that decode, flattened into ``(1, n, bands)`` (statistics need the values, not their
+        places). Raises the read's error when no piece decodes.
+
+        >>> import numpy as np
+        >>> from osgeo import gdal
+        >>> mem = gdal.GetDriverByName('MEM').Create('', 300, 200)
+        >>> mem.GetRasterBand(1).WriteArray(np.full((200, 300), 7, np.uint8))
+        0
+        >>> _ = gdal.Translate('/vsimem/sample.tif', mem)
+        >>> Raster('/vsimem/sample.tif').sample(150, 100, max_pixels=1 << 20).shape
+        (100, 150, 1)
+        >>> _ = gdal.Unlink('/vsimem/sample.tif')
+        """
+        stored = [level for level in self._levels
+                  if self._pyramid is None or level.path != self._pyramid.vrt_path]
+        factor = min(self.info.width / max(out_width, 1), self.info.height / max(out_height, 1))
+        best = self._best_level(factor, stored)
+        for level in [best, *(level for level in stored if level.factor_x > best.factor_x)]:
+            width, height = self._level_size(level)
+            size = (min(out_width, width), min(out_height, height))
+            if self._decode_cost(level, *size) <= max_pixels:
+                return self._sample_level(level, *size, max_pixels=max_pixels)
+        return self._sample_blocks(stored[-1], out_width * out_height, max_pixels)
+
+    def _level_size(self, level: _Level) -> tuple[int, int]:
+        dataset = self.dataset(level)
+        return dataset.RasterXSize, dataset.RasterYSize
+
+    def _decode_cost(self, level: _Level, out_width: int, out_height: int) -> int:
+        """Stored pixels (whole blocks) a nearest read of all of ``level`` into ``out_width`` ×
+        ``out_height`` decodes: a block column or row is touched when an output pixel falls in
+        it."""
+        width, height = self._level_size(level)
+        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
+        across, down = -(-width // block_width), -(-height // block_height)
+        # Declared block sizes: a decoder allocates and decodes whole blocks.
+        return min(across, out_width) * block_width * min(down, out_height) * block_height
+
+    def _sample_level(self, level: _Level, out_width: int, out_height: int, *,
+                      max_pixels: int) -> np.ndarray:
+        """All of ``level`` read into ``out_width`` × ``out_height`` (nearest), or, when a block
+        fails, the pieces under whole blocks that decode (:func:`blocks.sample_pieces`; for a
+        level of very many blocks, :meth:`_sample_blocks`)."""
+        window = Window(0, 0, self.info.width, self.info.height)
+        try:
+            return self._read_nearest(level, window, out_width, out_height)
+        except errors.RemoteAccessError:
+            raise
+        except errors.GDALError as exc:
+            failure = exc
+        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
+        width, height = self._level_size(level)
+        if max(width / block_width, height / block_height) > SAMPLE_MAX_PIECE_BLOCKS:
+            return self._sample_blocks(level, out_width * out_height, max_pixels)
+        pieces = []
+        for piece, piece_width, piece_height in blocks.sample_pieces(
+                self.info.width, self.info.height, out_width, out_height,
+                block_width * level.factor_x, block_height * level.factor_y):
+            try:
+                pixels = self._read_nearest(level, piece, piece_width, piece_height)
+            except errors.GDALError:
+                continue
+            pieces.append(pixels.reshape(1, -1, self.info.band_count))
+        if not pieces:
+            raise failure
+        return np.concatenate(pieces, axis=1)
+
+    def _sample_blocks(self, level: _Level, out_pixels: int, max_pixels: int) -> np.ndarray:
+        """Whole blocks of ``level``, as many as ``max_pixels`` holds (at least one, at most
+        :data:`SAMPLE_MAX_BLOCKS`), on an even grid over it, each decimated so that all hold
+        about ``out_pixels``; ``(1, n, bands)``. Damaged blocks are left out; raises the first
+        failure when none decodes (after :data:`SAMPLE_MAX_FAILURES` failures at most)."""
+        width, height = self._level_size(level)
+        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
+        if block_width * block_height > max_pixels:
+            raise errors.OutputSizeError(
+                f'{self.path}: statistics would decode blocks of {block_width}x{block_height} '
+                f'pixels, more than config statistics_max_pixels ({max_pixels})')
+        across, down = -(-width // block_width), -(-height // block_height)
+        count = max(1, min(across * down, max_pixels // (block_width * block_height),
+                           SAMPLE_MAX_BLOCKS))
+        count_x = max(1, min(across, round(math.sqrt(count * across / down))))
+        count_y = max(1, min(down, count // count_x))
+        shrink = min(1.0, math.sqrt(out_pixels / (count_x * count_y * block_width * block_height)))
+        pieces, failures, failure = [], 0, None
+        for block_y in (int((i + 0.5) * down / count_y) for i in range(count_y)):
+            for block_x in (int((i + 0.5) * across / count_x) for i in range(count_x)):
+                col, row = block_x * block_width, block_y * block_height
+                piece_width = min(block_width, width - col)
+                piece_height = min(block_height, height - row)
+                window = Window(col * level.factor_x, row * level.factor_y,
+                                piece_width * level.factor_x, piece_height * level.factor_y)
+                try:
+                    pixels = self._read_nearest(level, window,
+                                                max(1, round(piece_width * shrink)),
+                                                max(1, round(piece_height * shrink)))
+                except errors.RemoteAccessError:
+                    raise
+                except errors.GDALError as exc:
+                    failure, failures = failure or exc, failures + 1
+                    if failures >= SAMPLE_MAX_FAILURES and not pieces:
+                        raise failure from None
+                    continue
+                pieces.append(pixels.reshape(1, -1, self.info.band_count))
+        if not pieces:
+            assert failure is not None
+            raise failure
+        return np.concatenate(pieces, axis=1)
+
+    def _read_nearest(self, level: _Level, window: Window, out_width: int,
+                      out_height: int) -> np.ndarray:
+        """``window`` (base pixels) of ``level`` itself, nearest, as ``(h, w, bands)``."""
+        band_list = list(range(1, self.info.band_count + 1))
+        with self._reading(level, window, band_list):
+            data = self.dataset(level).ReadAsArray(
+                *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
+                band_list=band_list, resample_alg=gdal.GRIORA_NearestNeighbour,
+                interleave='pixel')
+        return data.reshape(out_height, out_width, len(band_list))
+
+    @contextlib.contextmanager
+    def _reading(self, level: _Level, window: Window, band_list: list[int]) -> Iterator[None]:
+        """One read of ``window`` (base pixels) from ``level``: GDAL's errors become ours, and a
+        failed read drops this thread's handles and names the damaged blocks.
+
+        Dropping the handles is what keeps a failure an error: when GDAL decodes a read's blocks
+        on several threads (``GDAL_NUM_THREADS``), a block that failed stays in the dataset's
+        block cache, and the next read of it returns made-up pixels without a word.
+        """
+        try:
+            with gdal_errors(self._view or self.path), Env(**read_options(self.remote)):
+                yield
+        except errors.SourceError as exc:
+            self._drop_handles()
+            if not isinstance(exc, errors.GDALError) or self._view is not None:
+                raise
+            named = self._damage_error(level, window, band_list, exc)
+            if named is None:
+                raise
+            raise named from exc
+
+    def _damage_error(self, level: _Level, window: Window, band_list: list[int],
+                      failure: errors.GDALError) -> errors.CorruptDataError | None:
+        """The error naming the damaged blocks of ``level`` under ``window``, or None."""
+        damaged = self._damaged_blocks(level, window, band_list)
+        if not damaged:
+            return None
+        return errors.CorruptDataError(blocks.damage_message(
+            self.path, failure, damaged, self._level_name(level)))
+
+    def damage_under(self, window: Window, out_width: int, out_height: int,
+                     failure: errors.GDALError) -> errors.CorruptDataError | None:
+        """For a read of ``window`` at ``out_width`` × ``out_height`` that failed in a virtual
+        dataset over this raster (a warp): the error naming this raster's damaged blocks under
+        it, in the level GDAL reads at that size or at full resolution; None when none is."""
+        factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
+        bands = list(range(1, self.info.band_count + 1))
+        for level in dict.fromkeys([self._best_level(factor), self._levels[0]]):
+            named = self._damage_error(level, window, bands, failure)
+            if named is not None:
+                return named
+        return None
+
+    def _damaged_blocks(self, level: _Level, window: Window, band_list: list[int]) -> list[str]:
+        """The blocks of ``level`` under ``window`` (base pixels) that do not decode
+        (:func:`geolargeimage.io.blocks.damaged_blocks`)."""
+        return blocks.damaged_blocks(
+            self.path, level_path=level.path, overview=level.overview,
+            open_options=self._options(level.path), window=_level_window(window, level),
+            bands=band_list, remote=self.remote)
+
+    def _level_name(self, level: _Level) -> str:
+        """'the full-resolution image', 'overview 2 (250x175)' or a level page's path."""
+        size = (round(self.info.width / level.factor_x), round(self.info.height / level.factor_y))
+        return blocks.level_name(self.path, level.path, level.overview, size)
+
+    def resolve_resampling(self, resampling: Resampling, window: Window, out_width: int,
+                           out_height: int, band_list: list[int]) -> Resampling:
+        """The kernel ``auto`` stands for here: nearest for no scaling or paletted data, average
+        when shrinking; when enlarging, cubic, except where values must not blend (an alpha
+        band, a mask or nodata: cubic would ring into them), which get nearest."""
+        if out_width == window.width and out_height == window.height:
+            return Resampling.NEAREST
+        if resampling is not Resampling.AUTO:
+            return resampling
+        if any(self.info.bands[b - 1].color_table for b in band_list):
+            return Resampling.NEAREST
+        if out_width * out_height < window.width * window.height:
+            return Resampling.AVERAGE
+        masked = not self.info.mask_flags & gdal.GMF_ALL_VALID or any(
+            band.interpretation == 'alpha' for band in self.info.bands)
+        return Resampling.NEAREST if masked else Resampling.CUBIC
+
+    # -- levels ---------------------------------------------------------------------------------
+    def _level_for(self, window: Window, out_width: int, out_height: int) -> _Level:
+        """The coarsest level that still has the resolution the read needs (synthesizing a
+        pyramid first when the best stored level is far too fine).
+
+        A raster too large to synthesize overviews for (:meth:`_too_large_to_synthesize`) is
+        read from the stored level when the read decodes at most config ``max_output_pixels``
+        of its pixels, and otherwise raises :class:`~geolargeimage.errors.OutputSizeError`
+        at once rather than decoding for minutes."""
+        factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
+        best = self._best_level(factor)
+        if factor >= PYRAMID_TRIGGER_FACTOR * best.factor_x and self._needs_pyramid():
+            if self._too_large_to_synthesize():
+                self._check_direct_read(best, window, out_width, out_height)
+                return best
+            self._build_pyramid()
+            best = self._best_level(factor)
+        return best
+
+    def _too_large_to_synthesize(self) -> bool:
+        """Whether the coarsest stored level holds more pixels than config
+        ``pyramid_max_pixels``, the largest raster whose overviews are synthesized."""
+        width, height = self._coarsest_size()
+        return width * height > int(config.getConfig('pyramid_max_pixels'))
+
+    def _coarsest_size(self) -> tuple[int, int]:
+        coarsest = self._levels[-1]
+        return (round(self.info.width / coarsest.factor_x),
+                round(self.info.height / coarsest.factor_y))
+
+    def _check_direct_read(self, level: _Level, window: Window, out_width: int,
+                           out_height: int) -> None:
+        """Raise OutputSizeError when a read of ``window`` would decode more than config
+        ``max_output_pixels`` pixels of ``level`` (a raster too large to synthesize overviews
+        for); warn once that coarse reads decode the stored level."""
+        limit = int(config.getConfig('max_output_pixels'))
+        decoded = math.ceil(window.width / level.factor_x) * math.ceil(window.height
+                                                                       / level.factor_y)
+        width, height = self._coarsest_size()
+        if decoded > limit:
+            raise errors.OutputSizeError(
+                f'{self.path} is {self.info.width}x{self.info.height} pixels and has no overviews '
+                f'coarser than {width}x{height}: a read of {window.width:g}x{window.height:g} base '
+                f'pixels into {out_width}x{out_height} would decode {decoded} stored pixels, over '
+                f'config max_output_pixels ({limit}), and overviews are synthesized only for '
+                f'rasters of at most config pyramid_max_pixels '
+                f'({config.getConfig("pyramid_max_pixels")}) pixels; add overviews to the file '
+                '(gdaladdo, or make it a COG), read a smaller region or raise a limit')
+        if not self._large_warned:
+            self._large_warned = True
+            warnings.warn(errors.NoOverviewsWarning(
+                f'{self.path} has no overviews coarser than {width}x{height} and is larger than '
+                f'config pyramid_max_pixels: coarse reads decode the stored pixels (add overviews '
+                'to the file, e.g. as a COG)'), skip_file_prefixes=(PACKAGE_DIR,))
+
+    def _best_level(self, factor: float, levels: list[_Level] | None = None) -> _Level:
+        """The coarsest level (of ``levels``, by default all) at most ``factor`` (+ GDAL's own 0.1
+        margin: a 3.9× read uses the 4× overview, as ``RasterIO`` would) times smaller than the
+        raster."""
+        levels = self._levels if levels is None else levels
+        best = levels[0]
+        for level in levels:
+            if max(level.factor_x, level.factor_y) <= factor + OVERVIEW_MARGIN:
+                best = level
+        return best
+
+    def warp_source(self) -> str:
+        """The path a warp should read: the raster, or, when it is longer than
+        :data:`WARP_PYRAMID_MIN_SIZE`, has no overviews at all and no per-dataset mask (and is
+        not larger than config ``pyramid_max_pixels``), its synthesized pyramid (a
+        full-resolution VRT with overviews). Warps of other rasters read the file itself, so
+        they equal ``gdal.Warp`` of the file."""
+        stored = [level for level in self._levels if level.path == self.path]
+        large = max(self.info.width, self.info.height) > WARP_PYRAMID_MIN_SIZE
+        # The synthesized overviews carry no mask band (see read_mask): a warp of them would
+        # show a masked raster's no-data pixels.
+        masked = bool(self.info.mask_flags & gdal.GMF_PER_DATASET)
+        use_pyramid = len(stored) == 1 and large and not masked
+        if use_pyramid and self._needs_pyramid() and not self._too_large_to_synthesize():
+            self._build_pyramid()
+        return self._pyramid.vrt_path if use_pyramid and self._pyramid is not None else self.path
+
+    def warp_factors(self) -> tuple[float, ...]:
+        """Base pixels per pixel of each level a warp of :meth:`warp_source` can read (1 and its
+        overviews), finest first."""
+        path = self.warp_source()
+        factors = {1.0} | {level.factor_x for level in self._levels if level.path == path}
+        if path != self.path:
+            factors |= {level.factor_x for level in self._levels if level.path == self.path}
+        return tuple(sorted(factors))
+
+    def _needs_pyramid(self) -> bool:
+        if self._pyramid is not None or not self._synthesize:
+            return False
+        coarsest = self._levels[-1]
+        size = max(self.info.width / coarsest.factor_x, self.info.height / coarsest.factor_y)
+        # Strips are as wide as the raster: only square-ish blocks say how large a tile is.
+        block = min(self.info.block_width, self.info.block_height, 1024)
+        return size > PYRAMID_MIN_TILES * max(block, 256)
+
+    def _build_pyramid(self) -> None:
+        with self._lock:
+            if self._pyramid is not None:
+                return
+            coarsest = self._levels[-1]
+            width = round(self.info.width / coarsest.factor_x)
+            height = round(self.info.height / coarsest.factor_y)
+            warnings.warn(errors.NoOverviewsWarning(
+                f'{self.path} has no overviews coarser than {width}x{height}; synthesizing them '
+                'once (add overviews to the file, e.g. as a COG, to skip this)'),
+                skip_file_prefixes=(PACKAGE_DIR,))
+            # Factor 2 is skipped: reading it from the stored level costs only 4x the pixels.
+            factors, factor = [], 2
+            while max(width, height) / factor > 128:
+                factor *= 2
+                factors.append(factor)
+            try:
+                pyramid = build_pyramid(
+                    self.path, overview_level=coarsest.overview, factors=factors or [2],
+                    resampling='nearest' if self.info.bands[0].color_table else 'average',
+                    estimated_bytes=width * height * self.info.band_count
+                    * self.info.dtype.itemsize // 12, remote=self.remote)
+            except errors.GDALError as exc:
+                # A damaged block under the decimation: coarse reads decode the stored level
+                # instead (slower), so only those that touch the damage fail.
+                self._synthesize = False
+                warnings.warn(errors.NoOverviewsWarning(
+                    f'{self.path}: overviews could not be synthesized, coarse reads decode the '
+                    f'stored level ({exc})'), skip_file_prefixes=(PACKAGE_DIR,))
+                return
+            with gdal_errors(self.path, 'open'):
+                levels = _levels_of(pyramid.vrt_path, gdal.Open(pyramid.vrt_path),
+                                    self.info.width, self.info.height)
+            self._levels = sorted([*self._levels, *levels[1:]], key=lambda level: level.factor_x)
+            self._pyramid = pyramid
+
+    def _check_decodes(self) -> None:
+        """Decode one pixel, so a file whose data cannot be read at all (a codec GDAL lacks, a
+        file cut short) fails at open rather than at the first tile.
+
+        The pixel comes through the smallest overview (one block; in a COG it is in the
+        header). Should that block not decode, the first and the last full-resolution blocks
+        are tried, and the file opens if one of them does: one damaged block fails the reads
+        that touch it, not the file.
+        """
+        width, height = self.info.width, self.info.height
+        probes = ((0, 0, width, height), (0, 0, 1, 1), (width - 1, height - 1, 1, 1))
+        failure: errors.GDALError | None = None
+        for col_off, row_off, probe_width, probe_height in probes:
+            try:
+                with gdal_errors(self.path, 'decode'), Env(**read_options(self.remote)):
+                    self.dataset().ReadRaster(col_off, row_off, probe_width, probe_height, 1, 1,
+                                              band_list=[1])
+                return
+            except errors.GDALError as exc:
+                self._drop_handles()  # a failed block may stay cached (see _reading)
+                failure = failure or exc
+        assert failure is not None
+        raise failure
+
+
+def _level_window(window: Window, level: _Level) -> tuple[float, float, float, float]:
+    """``window`` in the pixels of ``level``."""
+    return (window.col_off / level.factor_x, window.row_off / level.factor_y,
+            window.width / level.factor_x, window.height / level.factor_y)

@@ -1,0 +1,167 @@
+"""Tile iteration's results: the lazy tile records large_image yields, and the iterator that
+hands them out over a plan (:mod:`geolargeimage.tiling`) and a read callable given by the
+facade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from geolargeimage.enums import TileFormat
+from geolargeimage.grid import Window
+from geolargeimage.tiling import AxisTile, IterationPlan, select_position
+
+#: Reads base window ``window`` into ``width`` × ``height`` and returns ``(data, format)``.
+TileReader = Callable[[Window, int, int], tuple[Any, str]]
+
+
+@dataclass(frozen=True)
+class PixelScale:
+    """The physical size of a source's base pixels (None where unknown) and its extent."""
+
+    magnification: float | None
+    mm_x: float | None
+    mm_y: float | None
+    size_x: int
+    size_y: int
+
+
+class LazyTileDict(dict):
+    """A tile record whose ``tile`` and ``format`` are read on first access.
+
+    ``release()`` drops the pixels (they are read again if asked for).
+    """
+
+    def __init__(self, record: dict[str, Any], loader: Callable[[], tuple[Any, str]]):
+        super().__init__(record, tile=None, format=None)
+        self._loader = loader
+        self._loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            tile, fmt = self._loader()
+            dict.__setitem__(self, 'tile', tile)
+            dict.__setitem__(self, 'format', fmt)
+            self._loaded = True
+
+    def __getitem__(self, key: str) -> Any:
+        if key in ('tile', 'format'):
+            self._load()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def values(self):  # type: ignore[override]
+        self._load()
+        return super().values()
+
+    def items(self):  # type: ignore[override]
+        self._load()
+        return super().items()
+
+    def release(self) -> None:
+        """Forget the pixels; the next access reads them again."""
+        dict.__setitem__(self, 'tile', None)
+        dict.__setitem__(self, 'format', None)
+        self._loaded = False
+
+    def __reduce__(self):
+        return (dict, (dict(self.items()),))
+
+
+def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
+                 describe: Callable[[IterationPlan, AxisTile, AxisTile], dict[str, Any]],
+                 load: Callable[[dict[str, Any]], tuple[Any, str]]) -> Iterator[LazyTileDict]:
+    """Yield a :class:`LazyTileDict` per planned tile, in row-major order."""
+    for row, col in indices:
+        record = describe(plan, plan.cols[col], plan.rows[row])
+        record['tile_position'] = {
+            'level_x': plan.cols[col].index, 'level_y': plan.rows[row].index,
+            'region_x': col, 'region_y': row, 'position': col + row * len(plan.cols)}
+        record['iterator_range'] = {
+            'level_x_min': plan.cols[0].index, 'level_y_min': plan.rows[0].index,
+            'level_x_max': plan.cols[-1].index + 1, 'level_y_max': plan.rows[-1].index + 1,
+            'region_x_max': len(plan.cols), 'region_y_max': len(plan.rows),
+            'position': plan.count}
+        yield LazyTileDict(record, lambda record=record: load(record))
+
+
+class TileIterator:
+    """The tiles of one ``tileIterator`` call: ``len()``, ``.info`` and lazy records.
+
+    Parameters
+    ----------
+    plan : IterationPlan
+        The tiles to cover.
+    fmt : TileFormat
+        What each tile holds.
+    position : dict or None
+        The one tile to yield (parsed ``tile_position``), or None for all.
+    read : TileReader
+        Reads one tile's base window into its size.
+    scale : PixelScale
+        The source's pixel size, for the records' magnification and mm fields.
+    level_scale : callable
+        The magnification and pixel size of a level (``getMagnificationForLevel``).
+    """
+
+    def __init__(self, plan: IterationPlan, *, fmt: TileFormat, position: dict[str, int] | None,
+                 read: TileReader, scale: PixelScale,
+                 level_scale: Callable[[int], dict[str, Any]]):
+        self.plan = plan
+        self._format, self._read, self._scale, self._level_scale = fmt, read, scale, level_scale
+        self._indices = select_position(plan, position)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @property
+    def info(self) -> dict[str, Any] | None:
+        """The iteration's overall figures, or None when nothing will be yielded."""
+        if not self._indices:
+            return None
+        plan = self.plan
+        return {'level': plan.level, 'region': plan.region, 'tile_count': plan.count,
+                'resampled': plan.resampled, 'format': self._format.value,
+                'sizeX': plan.region.right, 'sizeY': plan.region.bottom}
+
+    def __iter__(self) -> Iterator[LazyTileDict]:
+        return tile_records(self.plan, self._indices, self._describe, self._load)
+
+    def _describe(self, plan: IterationPlan, col: AxisTile, row: AxisTile) -> dict[str, Any]:
+        scale = self._scale
+        record = {
+            'x': col.start, 'y': row.start, 'width': col.size, 'height': row.size,
+            'level': plan.level, 'level_x': col.index, 'level_y': row.index,
+            'magnification': _times(scale.magnification, 1 / plan.unit_x),
+            'mm_x': _times(scale.mm_x, plan.unit_x),
+            'mm_y': _times(scale.mm_y, plan.unit_y),
+            'tile_overlap': {'left': col.overlap_before, 'top': row.overlap_before,
+                             'right': col.overlap_after, 'bottom': row.overlap_after},
+            'gx': plan.base_x(col.start), 'gy': plan.base_y(row.start),
+            'gwidth': col.size * plan.unit_x, 'gheight': row.size * plan.unit_y,
+        }
+        if plan.resampled:
+            level = self._level_scale(plan.level)
+            to_level_x, to_level_y = plan.unit_x / plan.level_unit, plan.unit_y / plan.level_unit
+            record.update({
+                'scaled': 1 / to_level_x, 'tile_x': col.start * to_level_x,
+                'tile_y': row.start * to_level_y, 'tile_width': col.size * to_level_x,
+                'tile_height': row.size * to_level_y, 'tile_magnification': level['magnification'],
+                'tile_mm_x': level['mm_x'], 'tile_mm_y': level['mm_y']})
+        return record
+
+    def _load(self, record: dict[str, Any]) -> tuple[Any, str]:
+        size_x, size_y = self._scale.size_x, self._scale.size_y
+        left, top = min(record['gx'], size_x), min(record['gy'], size_y)
+        window = Window(left, top, min(record['gwidth'], size_x - left),
+                        min(record['gheight'], size_y - top))
+        data, _mime = self._read(window, record['width'], record['height'])
+        return data, self._format.value
+
+
+def _times(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor

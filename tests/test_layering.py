@@ -1,0 +1,131 @@
+"""The package's folders are its layers, and imports point only downwards.
+
+Every module of ``geolargeimage`` is parsed (not imported) and each of its imports checked
+against the table below: the top level is vocabulary without GDAL, ``picture/`` is pure numpy
+and Pillow, ``io/`` owns GDAL datasets, ``geo/`` adds CRSs and tile grids, ``source/`` is the
+facade over all of them, ``write/`` may use the facade, and the command line and the server
+use the public API (and the few vocabulary modules they name). Only ``io/``, ``geo/`` and
+``write/`` import ``osgeo``. Imports under ``if TYPE_CHECKING:`` are not run and not checked.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import geolargeimage
+
+PACKAGE = Path(geolargeimage.__file__).parent
+#: Layer → the layers its modules may import.
+ALLOWED = {
+    'top': {'top'},
+    'picture': {'top', 'picture'},
+    'io': {'top', 'io'},
+    'geo': {'top', 'io', 'geo'},
+    'source': {'top', 'io', 'geo', 'picture', 'source'},
+    'write': {'top', 'io', 'geo', 'picture', 'source', 'write'},
+    'server': {'api', 'top', 'geo', 'picture', 'server'},
+    'api': {'api', 'top', 'io', 'geo', 'picture', 'source', 'write', 'server'},
+}
+#: Layers whose modules may import GDAL's Python bindings.
+GDAL_LAYERS = {'io', 'geo', 'write'}
+#: Modules at the top of the package that are the public API's, not vocabulary.
+API_MODULES = {'__init__', '__main__', 'cli', 'demo'}
+
+
+def layer_of(module: str) -> str:
+    """The layer of a dotted module name inside the package ('geolargeimage' is the API)."""
+    parts = module.split('.')
+    if parts == ['geolargeimage']:
+        return 'api'
+    if parts[1] in ALLOWED:
+        return parts[1]
+    return 'api' if parts[1] in API_MODULES else 'top'
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix('').parts)
+    return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+
+
+def runtime_imports(path: Path, name: str) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import that module ``name`` (at ``path``) runs."""
+    tree = ast.parse(path.read_text(encoding='utf-8'))
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and 'TYPE_CHECKING' in ast.unparse(node.test):
+            skipped.update(id(child) for child in ast.walk(node))
+    package = name.split('.')
+    if path.name != '__init__.py':
+        package = package[:-1]
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = '.'.join(base + ([node.module] if node.module else []))
+            if module == 'geolargeimage' or (node.level and not node.module):
+                # `from geolargeimage import errors`: each name may be a module of its own.
+                found += [(node.lineno, f'{module}.{alias.name}') for alias in node.names]
+            else:
+                found.append((node.lineno, module))
+    return found
+
+
+def package_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob('*.py'))
+
+
+def test_every_folder_is_a_known_layer():
+    folders = {path.name for path in PACKAGE.iterdir()
+               if path.is_dir() and (path / '__init__.py').exists()}
+    assert folders == set(ALLOWED) - {'top', 'api'}
+
+
+def violations(path: Path, name: str) -> list[str]:
+    """The imports of module ``name`` (at ``path``) that break the layering."""
+    layer = layer_of(name)
+    wrong = []
+    for line, module in runtime_imports(path, name):
+        if module.split('.')[0] == 'osgeo' and layer not in GDAL_LAYERS:
+            wrong.append(f'line {line}: {module} (GDAL belongs to io/, geo/ and write/)')
+        if module.split('.')[0] != 'geolargeimage':
+            continue
+        target = layer_of(module)
+        if target not in ALLOWED[layer]:
+            wrong.append(f'line {line}: {module} ({target} is not below {layer})')
+    return wrong
+
+
+@pytest.mark.parametrize('path', package_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_downwards(path: Path):
+    wrong = violations(path, module_name(path))
+    assert not wrong, f'{path.relative_to(PACKAGE)} imports ' + '; '.join(wrong)
+
+
+def test_the_checker_sees_wrong_imports(tmp_path: Path):
+    """The rule can fail: a picture module importing io or GDAL, a top-level module importing
+    the facade, and relative imports resolved to their layer."""
+    module = tmp_path / 'fake.py'
+    module.write_text('from osgeo import gdal\nfrom geolargeimage.io import raster\n'
+                      'from ..source import tile_source\nfrom . import style\n'
+                      'from geolargeimage import errors\n', encoding='utf-8')
+    wrong = violations(module, 'geolargeimage.picture.fake')
+    assert [text.split(':')[0] for text in wrong] == ['line 1', 'line 2', 'line 3']
+    assert violations(module, 'geolargeimage.write.fake') == []
+    assert len(violations(module, 'geolargeimage.grid')) == 2  # GDAL and io
+
+
+def test_public_api_is_stable():
+    """What user code imports from the package keeps its names."""
+    for name in ('open', 'getTileSource', 'canRead', 'TileSource', 'new', 'ImageSink', 'convert',
+                 'validateCOG', 'COGValidation', 'Env', 'network_stats', 'NetworkStats',
+                 'set_path_options', 'clear_path_options', 'ImageBytes', 'config', 'constants',
+                 'TILE_FORMAT_IMAGE', 'TILE_FORMAT_NUMPY', 'TILE_FORMAT_PIL', 'TileSourceError',
+                 'TileGeneralError', 'TileSourceFileNotFoundError', 'GeoLargeImageError'):
+        assert hasattr(geolargeimage, name), name
