@@ -3,7 +3,7 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: venv test bench demo data clean
+.PHONY: venv test lint bench demo data clean
 
 venv: $(VENV)/.installed
 
@@ -15,11 +15,18 @@ $(VENV)/.installed: setup.cfg
 	$(PYTHON) -m pip install -e '.[test]'
 	touch $@
 
-test: venv
+# pycodestyle, pyflakes and pep8-naming at 100 columns. The N rules that forbid camelCase are off:
+# large_image's camelCase API (getRegion, tileWidth, jpegQuality=...) is what we are compatible with.
+RUFF := $(PYTHON) -m ruff check --line-length 100 --select E,F,W,N --ignore N802,N803,N815,N816
+
+lint: venv
+	$(RUFF) geolargeimage tests
+
+test: venv lint
 	$(PYTHON) -m pytest -n 2 --ignore=tests/benchmarks tests
 
 bench: venv
-	$(PYTHON) tests/benchmarks/run.py
+	PYTHONPATH=$(CURDIR) $(PYTHON) tests/benchmarks/run.py
 
 # The long fuzz corpus (the CI part runs in `make test`); FUZZ_COUNT / FUZZ_SEED change it.
 FUZZ_COUNT ?= 2000

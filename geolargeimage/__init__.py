@@ -8,22 +8,33 @@
 
 from __future__ import annotations
 
-__version__ = '0.1.0'
-
-from geolargeimage import config, constants  # noqa: E402
-from geolargeimage.constants import TILE_FORMAT_IMAGE, TILE_FORMAT_NUMPY, TILE_FORMAT_PIL  # noqa: E402
-from geolargeimage.write.convert import COGValidation, convert, validateCOG  # noqa: E402
-from geolargeimage.picture.encode import ImageBytes  # noqa: E402
+from geolargeimage import config, constants
+from geolargeimage.constants import TILE_FORMAT_IMAGE, TILE_FORMAT_NUMPY, TILE_FORMAT_PIL
+from geolargeimage.errors import (CorruptDataError, GDALError, GeoLargeImageError,
+                                  NoOverviewsWarning, OptionsError, OutputSizeError,
+                                  RangeError, RemoteAccessError, SourceError,
+                                  SourceNotFoundError, TileGeneralError, TileRangeError,
+                                  TileSourceError, TileSourceFileNotFoundError,
+                                  TileSourceMalformedError, TileSourceRangeError,
+                                  TileSourceXYZRangeError, WriteError)
 from geolargeimage.io.network import NetworkStats, network_stats
 from geolargeimage.io.settings import Env, clear_path_options, set_path_options
-from geolargeimage.errors import *  # noqa: E402,F403
-from geolargeimage.errors import __all__ as _error_names  # noqa: E402
-from geolargeimage.source.opening import canRead, getTileSource, open  # noqa: E402,A004
-from geolargeimage.source.tile_source import TileSource  # noqa: E402
-from geolargeimage.write.sink import ImageSink, new  # noqa: E402
+from geolargeimage.picture.encode import ImageBytes
+from geolargeimage.source.opening import canRead, getTileSource, open
+from geolargeimage.source.tile_source import TileSource
+from geolargeimage.write.convert import COGValidation, convert, validateCOG
+from geolargeimage.write.sink import ImageSink, new
+
+__version__ = '0.1.0'
 
 __all__ = ['open', 'getTileSource', 'canRead', 'TileSource', 'new', 'ImageSink', 'convert',
            'validateCOG', 'COGValidation', 'Env', 'network_stats',
            'NetworkStats', 'set_path_options', 'clear_path_options', 'ImageBytes', 'config',
            'constants', 'TILE_FORMAT_IMAGE', 'TILE_FORMAT_NUMPY', 'TILE_FORMAT_PIL',
-           '__version__', *_error_names]
+           '__version__',
+           # the exception hierarchy, as geolargeimage.errors.__all__ lists it
+           'GeoLargeImageError', 'SourceError', 'SourceNotFoundError', 'RemoteAccessError',
+           'GDALError', 'CorruptDataError', 'RangeError', 'TileRangeError', 'OptionsError',
+           'OutputSizeError', 'WriteError', 'NoOverviewsWarning', 'TileGeneralError',
+           'TileSourceError', 'TileSourceFileNotFoundError', 'TileSourceRangeError',
+           'TileSourceXYZRangeError', 'TileSourceMalformedError']

@@ -29,7 +29,8 @@ def ordered_axes(names: set[str] | Sequence[str]) -> list[str]:
     return sorted(set(names), key=lambda a: (AXIS_ORDER.index(a) if a in AXIS_ORDER else 99, a))
 
 
-def frames_metadata(positions: Sequence[Mapping[str, int]], channel_names: Sequence[str] | None = None,
+def frames_metadata(positions: Sequence[Mapping[str, int]],
+                    channel_names: Sequence[str] | None = None,
                     values: Sequence[Mapping[str, Any]] | None = None,
                     units: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The multi-frame keys of getMetadata for frames at ``positions`` (one dict per frame).

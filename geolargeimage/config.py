@@ -37,7 +37,7 @@ _values: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def getConfig(key: str | None = None, default: Any = None) -> Any:  # noqa: N802
+def getConfig(key: str | None = None, default: Any = None) -> Any:
     """The value of ``key`` (or a dict of all values when ``key`` is None).
 
     >>> getConfig('cache_sources')
@@ -57,7 +57,7 @@ def getConfig(key: str | None = None, default: Any = None) -> Any:  # noqa: N802
     return DEFAULTS.get(key, default)
 
 
-def setConfig(key: str, value: Any) -> None:  # noqa: N802
+def setConfig(key: str, value: Any) -> None:
     """Set ``key`` for this process; ``None`` restores the default."""
     with _lock:
         if value is None:

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     written.append(_write(folder / 'thumbnail.jpg', thumbnail))
 
     if source.mm_x:
-        region = {'left': source.sizeX / 4 * source.mm_x / 1000, 'top': source.sizeY / 4 * source.mm_y / 1000,
+        region = {'left': source.sizeX / 4 * source.mm_x / 1000,
+                  'top': source.sizeY / 4 * source.mm_y / 1000,
                   'width': 250, 'height': 150, 'units': 'm'}
     else:
         region = {'left': 0.25, 'top': 0.25, 'width': 0.25, 'height': 0.25, 'units': 'fraction'}

@@ -46,8 +46,8 @@ class Window:
 def level_count(size_x: int, size_y: int, tile_width: int, tile_height: int) -> int:
     """Number of power-of-two levels until the image fits in one tile (large_image's formula).
 
-    >>> level_count(10000, 5000, 256, 256), level_count(256, 256, 256, 256), level_count(1, 1, 256, 256)
-    (7, 1, 1)
+    >>> [level_count(w, h, 256, 256) for w, h in ((10000, 5000), (256, 256), (1, 1))]
+    [7, 1, 1]
     """
     ratio = max(size_x / tile_width, size_y / tile_height)
     return max(1, math.ceil(math.log2(ratio)) + 1) if ratio > 1 else 1

@@ -8,8 +8,8 @@ import math
 from typing import Any
 
 
-def magnification_for_level(level: float, max_level: int, magnification: float | None, mm_x: float | None,
-              mm_y: float | None) -> dict[str, Any]:
+def magnification_for_level(level: float, max_level: int, magnification: float | None,
+                            mm_x: float | None, mm_y: float | None) -> dict[str, Any]:
     """Magnification and pixel size at ``level`` of an image with these full-resolution ones.
 
     >>> magnification_for_level(1, 3, 40.0, 0.00025, 0.00025)
@@ -23,10 +23,11 @@ def magnification_for_level(level: float, max_level: int, magnification: float |
             'mm_y': mm_y * scale if has_mm else None}
 
 
-def level_for_magnification(max_level: int, native: tuple[float | None, float | None, float | None], *,
-              magnification: float | None = None, mm_x: float | None = None,
-              mm_y: float | None = None, exact: bool = False,
-              rounding: Any = 'round') -> float | int | None:
+def level_for_magnification(max_level: int,
+                            native: tuple[float | None, float | None, float | None], *,
+                            magnification: float | None = None, mm_x: float | None = None,
+                            mm_y: float | None = None, exact: bool = False,
+                            rounding: Any = 'round') -> float | int | None:
     """The level matching a magnification or a pixel size in mm (large_image's rules), for an
     image whose full-resolution (magnification, mm_x, mm_y) are ``native``.
 

@@ -261,7 +261,7 @@ class EncodeOptions:
         return cls.parse(*(keywords[key] for key in ENCODE_DEFAULTS))
 
     @classmethod
-    def parse(cls, encoding: object = 'JPEG', jpegQuality: object = 95,  # noqa: N803
+    def parse(cls, encoding: object = 'JPEG', jpegQuality: object = 95,
               jpegSubsampling: object = 0, tiffCompression: object = 'raw') -> EncodeOptions:
         quality = _integer('jpegQuality', jpegQuality, 0, 100)
         subsampling = _integer('jpegSubsampling', jpegSubsampling, 0, 2)
@@ -277,8 +277,9 @@ ENCODE_DEFAULTS: dict[str, Any] = {'encoding': 'JPEG', 'jpegQuality': 95, 'jpegS
                                    'tiffCompression': 'raw'}
 
 #: tiffCompression values → Pillow's TIFF compression names.
-TIFF_COMPRESSIONS = {'raw': 'raw', 'none': 'raw', 'lzw': 'tiff_lzw', 'deflate': 'tiff_adobe_deflate',
-                     'zip': 'tiff_adobe_deflate', 'jpeg': 'jpeg', 'packbits': 'packbits'}
+TIFF_COMPRESSIONS = {'raw': 'raw', 'none': 'raw', 'lzw': 'tiff_lzw',
+                     'deflate': 'tiff_adobe_deflate', 'zip': 'tiff_adobe_deflate',
+                     'jpeg': 'jpeg', 'packbits': 'packbits'}
 
 
 def _integer(name: str, value: object, low: int, high: int) -> int:
@@ -308,7 +309,8 @@ class TilingSpec:
               tile_offset: Mapping[str, Any] | None = None) -> TilingSpec:
         size = parse_keywords('tile_size', tile_size, {'width': None, 'height': None})
         width, height = size['width'], size['height']
-        width, height = (width if width is not None else height), (height if height is not None else width)
+        width, height = (width if width is not None else height,
+                         height if height is not None else width)
         for key, value in (('width', width), ('height', height)):
             if value is not None:
                 _integer(f'tile_size {key}', value, 1, 1 << 20)

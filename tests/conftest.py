@@ -6,21 +6,18 @@ no size is a multiple of 256, so edge tiles are always partial.
 
 from __future__ import annotations
 
+import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from osgeo import gdal
-
-TESTS = Path(__file__).resolve().parent
-if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))
-
-from factory import make_raster  # noqa: E402
+import tifffile
+from osgeo import gdal, osr
 
 import geolargeimage.source.opening
+from factory import make_raster
+
 
 #: Where the shared sample files live (read-only).
 def _samples_folder() -> Path:
@@ -222,11 +219,6 @@ def gdal_warp(path, dst_srs: str, bounds, width: int, height: int,
 
 
 # -- multi-frame, OME-TIFF, whole-slide and netCDF fixtures (frames and associated images) --------
-
-import json  # noqa: E402
-
-import tifffile  # noqa: E402
-from osgeo import osr  # noqa: E402
 
 #: Size of the synthetic Aperio slide's base page; its pyramid pages are 4 and 16 times smaller.
 SVS_SIZE = (1600, 1200)
@@ -509,3 +501,11 @@ def netcdf_variables_time(raster_dir: Path) -> Path:
                       for t in range(len(NETCDF_TIMES))]))
     del times, root, dataset
     return path
+
+
+@pytest.fixture
+def exact_transformer():
+    """Warps with the exact transformer (config ``warp_error_threshold`` 0) during the test."""
+    geolargeimage.config.setConfig('warp_error_threshold', 0)
+    yield
+    geolargeimage.config.setConfig('warp_error_threshold', None)

@@ -21,7 +21,8 @@ def pixel_value(row: np.ndarray | int, col: np.ndarray | int, band: int) -> np.n
 
 
 def expected(rows: slice | Sequence[int], cols: slice | Sequence[int], bands: int,
-             dtype: str = 'uint8', height: int | None = None, width: int | None = None) -> np.ndarray:
+             dtype: str = 'uint8', height: int | None = None,
+             width: int | None = None) -> np.ndarray:
     """Expected ``(h, w, bands)`` pixels of a full-resolution window."""
     r = np.arange(rows.start, rows.stop) if isinstance(rows, slice) else np.asarray(rows)
     c = np.arange(cols.start, cols.stop) if isinstance(cols, slice) else np.asarray(cols)
@@ -42,8 +43,8 @@ def make_raster(path: str | Path, width: int, height: int, bands: int = 3, *,
     are factors built with AVERAGE (NEAREST for a colour table).
     """
     path = Path(path)
-    gdal_type = gdal.GetDataTypeByName({'uint8': 'Byte', 'int8': 'Int8'}.get(dtype, dtype.capitalize()
-                                       if not dtype.startswith('u') else 'UInt' + dtype[4:]))
+    default = dtype.capitalize() if not dtype.startswith('u') else 'UInt' + dtype[4:]
+    gdal_type = gdal.GetDataTypeByName({'uint8': 'Byte', 'int8': 'Int8'}.get(dtype, default))
     mem = gdal.GetDriverByName('MEM').Create('', width, height, bands, gdal_type)
     values = data if data is not None else expected(slice(0, height), slice(0, width), bands, dtype)
     for b in range(bands):

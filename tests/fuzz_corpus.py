@@ -509,7 +509,7 @@ def work(paths: Iterable[str], report: Callable[[dict], None]) -> None:
         report({'i': index, 'call': 'open'})
         try:
             source = geolargeimage.open(path, noCache=True)
-        except BaseException as exc:  # noqa: B036 - the outcome is the point
+        except BaseException as exc:  # the outcome is the point
             result['open'] = _describe(exc, ours)
             report({'i': index, 'result': result})
             continue
@@ -518,14 +518,14 @@ def work(paths: Iterable[str], report: Callable[[dict], None]) -> None:
             report({'i': index, 'call': name})
             try:
                 wrong = call(source)
-            except BaseException as exc:  # noqa: B036
+            except BaseException as exc:
                 result[name] = _describe(exc, ours)
             else:
                 result[name] = ('ok' if wrong is None else
                                 {'error': 'wrong result', 'ours': False, 'message': wrong})
         try:
             source.close()
-        except BaseException as exc:  # noqa: B036
+        except BaseException as exc:
             result['close'] = _describe(exc, ours)
         report({'i': index, 'result': result})
 

@@ -176,13 +176,13 @@ class _RangeHandler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'  # keep-alive: GDAL reuses its connections
     server: _RangeHTTPServer
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._serve(body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve(body=False)
 
     def _refuse(self) -> None:
@@ -195,7 +195,7 @@ class _RangeHandler(BaseHTTPRequestHandler):
         finally:
             self.server.log.end()
 
-    do_PUT = do_POST = do_DELETE = do_PATCH = _refuse  # noqa: N815
+    do_PUT = do_POST = do_DELETE = do_PATCH = _refuse
 
     def _serve(self, body: bool) -> None:
         record = self.server.log.begin(self.command, self.path, self.headers.get('Range'))

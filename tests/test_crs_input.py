@@ -21,11 +21,11 @@ from servers import CanaryServer
 import geolargeimage
 from geolargeimage.geo.crs import crs_text_kind, parse_crs
 
-pytest.importorskip('fastapi', reason="the server extra (fastapi) is not installed")
+server_api = pytest.importorskip('geolargeimage.server',
+                                 reason="the server extra (fastapi) is not installed")
 pytest.importorskip('httpx', reason='FastAPI TestClient needs httpx')
-from fastapi.testclient import TestClient  # noqa: E402
-
-from geolargeimage.server import create_app  # noqa: E402
+TestClient = pytest.importorskip('fastapi.testclient').TestClient
+create_app = server_api.create_app
 
 UTM18 = osr.SpatialReference()
 UTM18.ImportFromEPSG(32618)

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from georef_kinds import KINDS, sample_lonlat
 from osgeo import gdal, osr
-from test_warp_equivalence import exact_transformer  # noqa: F401 (a fixture)
 from test_warp_equivalence import expected_default_kernel, reference_tile
 
 import geolargeimage

@@ -129,3 +129,8 @@ def test_public_api_is_stable():
                  'TILE_FORMAT_IMAGE', 'TILE_FORMAT_NUMPY', 'TILE_FORMAT_PIL', 'TileSourceError',
                  'TileGeneralError', 'TileSourceFileNotFoundError', 'GeoLargeImageError'):
         assert hasattr(geolargeimage, name), name
+    exported = set(geolargeimage.__all__)
+    missing = set(geolargeimage.errors.__all__) - exported
+    assert not missing, f'errors not exported from geolargeimage: {sorted(missing)}'
+    assert all(getattr(geolargeimage, name) is getattr(geolargeimage.errors, name)
+               for name in geolargeimage.errors.__all__)

@@ -26,7 +26,8 @@ def _decode(data: bytes) -> np.ndarray:
 
 def _stored_block(path, overview: int | None, col: int, row: int) -> np.ndarray:
     dataset = gdal.Open(str(path))
-    band_owner = dataset if overview is None else dataset.GetRasterBand(1).GetOverview(overview).GetDataset()
+    band_owner = (dataset if overview is None
+                  else dataset.GetRasterBand(1).GetOverview(overview).GetDataset())
     return band_owner.ReadAsArray(col * 256, row * 256, 256, 256, interleave='pixel')
 
 
@@ -53,7 +54,8 @@ def test_edge_tiles_and_other_encodings_are_decoded(jpeg_tiff):
 
 
 def test_no_passthrough_for_deflate_or_masks(tmp_path):
-    deflate = make_raster(tmp_path / 'deflate.tif', 600, 600, 3, options=['TILED=YES', 'COMPRESS=DEFLATE'])
+    deflate = make_raster(tmp_path / 'deflate.tif', 600, 600, 3,
+                          options=['TILED=YES', 'COMPRESS=DEFLATE'])
     source = geolargeimage.open(deflate)
     assert source._passthrough_format is None
     masked = make_raster(tmp_path / 'nodata.tif', 600, 600, 3, nodata=0,

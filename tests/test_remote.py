@@ -45,7 +45,7 @@ AZURE_DUMMY_KEY = 'dGVzdC1rZXk='
 SIDECAR = re.compile(r'\.(aux|AUX|aux\.xml|ovr|OVR|msk|MSK|imd|IMD|rpb|RPB|tfw|TFW)$')
 
 
-# -- rasters and servers ----------------------------------------------------------------------------
+# -- rasters and servers ----------------------------------------------------------------------
 def _cog_pixels() -> np.ndarray:
     """Gradients plus seeded noise: every block differs and JPEG blocks are ~17 KB."""
     rows, cols = np.mgrid[0:SIZE, 0:SIZE]

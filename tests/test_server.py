@@ -21,15 +21,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip('fastapi', reason="the server extra (fastapi) is not installed")
-pytest.importorskip('httpx', reason='FastAPI TestClient needs httpx')
-from fastapi.testclient import TestClient  # noqa: E402
+import geolargeimage
+from conftest import DEM_GEOTRANSFORM, UTM_GEOTRANSFORM
+from factory import make_raster
 
-import geolargeimage  # noqa: E402
-import geolargeimage.server  # noqa: E402
-from geolargeimage.server import BackgroundServer, create_app  # noqa: E402
-from conftest import DEM_GEOTRANSFORM, UTM_GEOTRANSFORM  # noqa: E402
-from factory import make_raster  # noqa: E402
+server_api = pytest.importorskip('geolargeimage.server',
+                                 reason="the server extra (fastapi) is not installed")
+pytest.importorskip('httpx', reason='FastAPI TestClient needs httpx')
+TestClient = pytest.importorskip('fastapi.testclient').TestClient
+BackgroundServer, create_app = server_api.BackgroundServer, server_api.create_app
 
 
 pytestmark = pytest.mark.filterwarnings('ignore::geolargeimage.NoOverviewsWarning')
@@ -506,9 +506,9 @@ def test_projection_none_serves_georeferenced_files_in_pixels(files):
 
 def test_serve_binds_loopback_by_default(monkeypatch, files, capsys):
     calls = []
-    monkeypatch.setattr(geolargeimage.server.uvicorn, 'run',
+    monkeypatch.setattr(server_api.uvicorn, 'run',
                         lambda app, **kwargs: calls.append((app, kwargs)))
-    geolargeimage.server.serve([files['gray']])
+    server_api.serve([files['gray']])
     (app, kwargs), = calls
     assert kwargs['host'] == '127.0.0.1' and kwargs['port'] == 8000
     assert 'http://127.0.0.1:8000/' in capsys.readouterr().err
@@ -519,7 +519,7 @@ def test_serve_binds_loopback_by_default(monkeypatch, files, capsys):
     assert client.get('/sources', headers={'Host': '[::1]:8000'}).status_code == 200
     rebound = client.get('/sources', headers={'Host': 'evil.example:8000'})
     assert rebound.status_code == 400 and rebound.json() == {'detail': 'Invalid Host header'}
-    geolargeimage.server.serve([files['gray']], host='0.0.0.0', port=9)
+    server_api.serve([files['gray']], host='0.0.0.0', port=9)
     assert calls[-1][1]['host'] == '0.0.0.0'
     assert TestClient(calls[-1][0]).get('/sources').json()[0]['id'] == 'gray'  # any Host
     assert 'anyone who can reach it' in capsys.readouterr().err

@@ -20,8 +20,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip('fastapi', reason="the server extra (fastapi) is not installed")
-pytest.importorskip('playwright.sync_api', reason='playwright is not installed (test extra)')
+import geolargeimage
+from conftest import RGB_INTERPRETATIONS
+from factory import make_raster
+
+server_api = pytest.importorskip('geolargeimage.server',
+                                 reason="the server extra (fastapi) is not installed")
+playwright = pytest.importorskip('playwright.sync_api',
+                                 reason='playwright is not installed (test extra)')
 CHROMIUM = os.environ.get('GEOLARGEIMAGE_CHROMIUM') or shutil.which('chromium') \
     or '/usr/bin/chromium'
 if not os.path.exists(CHROMIUM):
@@ -29,12 +35,8 @@ if not os.path.exists(CHROMIUM):
                 'GEOLARGEIMAGE_CHROMIUM): the viewer tests need a headless browser',
                 allow_module_level=True)
 
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-import geolargeimage  # noqa: E402
-from geolargeimage.server import BackgroundServer, create_app  # noqa: E402
-from conftest import RGB_INTERPRETATIONS  # noqa: E402
-from factory import make_raster  # noqa: E402
+sync_playwright = playwright.sync_playwright
+BackgroundServer, create_app = server_api.BackgroundServer, server_api.create_app
 
 pytestmark = pytest.mark.filterwarnings('ignore::geolargeimage.NoOverviewsWarning')
 

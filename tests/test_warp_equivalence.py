@@ -17,7 +17,6 @@ from georef_kinds import KINDS, sample_lonlat
 from osgeo import gdal
 
 import geolargeimage
-from geolargeimage import config
 
 #: Kinds the random-tile property test runs on (the issue's five, and more).
 PROPERTY_KINDS = ('utm', 'global_lonlat', 'polar', 'geostationary', 'gcp_vrt', 'gcp_tiff',
@@ -32,13 +31,6 @@ APPROXIMATE_SHARE = 0.005
 def kinds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = tmp_path_factory.mktemp('kinds')
     return {name: make(folder) for name, make in KINDS.items()}
-
-
-@pytest.fixture
-def exact_transformer():
-    config.setConfig('warp_error_threshold', 0)
-    yield
-    config.setConfig('warp_error_threshold', None)
 
 
 def reference_tile(path, tile: mercantile.Tile, resample: str, error_threshold: float | None

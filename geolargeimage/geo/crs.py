@@ -17,6 +17,9 @@ from osgeo import gdal, osr
 
 from geolargeimage.errors import OptionsError
 
+#: (xmin, ymin, xmax, ymax).
+Bounds = tuple[float, float, float, float]
+
 #: Latitude where web mercator's square world ends.
 WEB_MERCATOR_LAT_LIMIT = 85.0511287798066
 #: Points per edge of a densified box (GDAL's and rio-tiler's default).
@@ -204,8 +207,10 @@ def horizontal(srs: osr.SpatialReference) -> osr.SpatialReference:
 def describe(srs: osr.SpatialReference) -> str:
     """A short name of a CRS for messages: its authority code, else its name and PROJ string.
 
-    >>> describe(parse_crs('EPSG:32618')), describe(parse_crs('+proj=eqc +R=3396190'))
-    ('EPSG:32618', "'unknown' (+proj=eqc +lat_ts=0 +lat_0=0 +lon_0=0 +x_0=0 +y_0=0 +R=3396190 +units=m +no_defs)")
+    >>> describe(parse_crs('EPSG:32618'))
+    'EPSG:32618'
+    >>> describe(parse_crs('+proj=eqc +R=3396190'))
+    "'unknown' (+proj=eqc +lat_ts=0 ... +R=3396190 +units=m +no_defs)"
     """
     code = srs.GetAuthorityCode(None)
     name = srs.GetName() or 'unnamed CRS'
@@ -263,7 +268,7 @@ def transform_points(source: osr.SpatialReference, target: osr.SpatialReference,
 
 
 def transform_bounds(source: osr.SpatialReference, target: osr.SpatialReference,
-                     bounds: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+                     bounds: Bounds) -> Bounds:
     """(xmin, ymin, xmax, ymax) of ``bounds`` in ``target``, densified along the edges with
     :data:`DENSIFY_POINTS` points (``osr.CoordinateTransformation.TransformBounds``).
 

@@ -359,8 +359,10 @@ def _grid_level(window: Window, out_width: int, out_height: int, max_level: int)
     output size, or None when it lies on no zoom's grid (coarser than zoom 0 included, as a
     small thumbnail of the whole world is).
 
-    >>> _grid_level(Window(512, 256, 512, 512), 256, 256, 10), _grid_level(Window(1, 0, 3, 3), 2, 2, 10)
-    (9, None)
+    >>> _grid_level(Window(512, 256, 512, 512), 256, 256, 10)
+    9
+    >>> print(_grid_level(Window(1, 0, 3, 3), 2, 2, 10))
+    None
     >>> _grid_level(Window(0, 0, 1024, 1024), 128, 128, 2)
     """
     scale = window.width / out_width

@@ -119,7 +119,7 @@ def damage_message(path: str, failure: errors.GDALError, damaged: Sequence[str],
     >>> failure = errors.GDALError('Cannot read a.tif: IReadBlock failed\\nmore')
     >>> damage_message('a.tif', failure, ['X offset 1, Y offset 0 (band 1; ...)'],
     ...                'the full-resolution image')
-    'Cannot read a.tif: damaged block at X offset 1, Y offset 0 (band 1; ...) of the full-resolution image: IReadBlock failed'
+    'Cannot read a.tif: damaged block at X offset 1, ... image: IReadBlock failed'
     """
     detail = str(failure).removeprefix(f'Cannot read {path}: ').strip().splitlines()[0]
     more = len(damaged) - MAX_NAMED_BLOCKS

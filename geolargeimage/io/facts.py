@@ -31,26 +31,29 @@ def read_info(path: str, dataset: gdal.Dataset, *, overviews: bool = True) -> Ra
         subdatasets = dataset.GetSubDatasets()
         hint = f' (it holds {len(subdatasets)} subdatasets)' if subdatasets else ''
         raise errors.SourceError(f'{path} has no raster bands{hint}')
-    if dataset.RasterXSize <= 0 or dataset.RasterYSize <= 0:
-        raise errors.SourceError(f'{path} has no size ({dataset.RasterXSize}x{dataset.RasterYSize})')
+    width, height = dataset.RasterXSize, dataset.RasterYSize
+    if width <= 0 or height <= 0:
+        raise errors.SourceError(f'{path} has no size ({width}x{height})')
     structure = dataset.GetMetadata('IMAGE_STRUCTURE') or {}
     if structure.get('COMPRESSION') == 'YCbCr JPEG' and dataset.RasterCount != 3:
         # TIFF 6.0: YCbCr has 3 samples. GDAL's multi-threaded decoder crashes on the others.
         raise errors.CorruptDataError(f'{path} is a YCbCr JPEG TIFF with {dataset.RasterCount} '
                                       'sample(s) per pixel; YCbCr needs 3')
-    bands = tuple(_band_info(dataset.GetRasterBand(i), i) for i in range(1, dataset.RasterCount + 1))
+    bands = tuple(_band_info(dataset.GetRasterBand(i), i)
+                  for i in range(1, dataset.RasterCount + 1))
     first = dataset.GetRasterBand(1)
     block_width, block_height = first.GetBlockSize()
     sizes = tuple((first.GetOverview(i).XSize, first.GetOverview(i).YSize)
                   for i in range(first.GetOverviewCount())) if overviews else ()
-    return RasterInfo(path, dataset.RasterXSize, dataset.RasterYSize, bands, block_width,
+    return RasterInfo(path, width, height, bands, block_width,
                       block_height, tuple(sorted(sizes, reverse=True)),
                       dataset.GetDriver().ShortName, dataset.GetMetadata() or {}, structure)
 
 
 def _band_info(band: gdal.Band, index: int) -> BandInfo:
     table = band.GetColorTable()
-    colors = tuple(tuple(table.GetColorEntry(i)) for i in range(table.GetCount())) if table else None
+    colors = (tuple(tuple(table.GetColorEntry(i)) for i in range(table.GetCount()))
+              if table else None)
     categories = band.GetCategoryNames()
     return BandInfo(
         index=index,

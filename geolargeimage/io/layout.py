@@ -111,7 +111,8 @@ def sort_frames(frames: list[Frame]) -> list[Frame]:
 
 def _band_frames(path: str, dataset: gdal.Dataset, base: dict[str, int]) -> list[Frame]:
     """One frame per band of a netCDF variable with extra dimensions, as a one-band VRT."""
-    dims = [d.strip() for d in dataset.GetMetadataItem('NETCDF_DIM_EXTRA').strip('{}').split(',') if d]
+    extra = dataset.GetMetadataItem('NETCDF_DIM_EXTRA').strip('{}')
+    dims = [d.strip() for d in extra.split(',') if d]
     frames = []
     seen: dict[str, list[str]] = {dim: [] for dim in dims}
     for band_number in range(1, dataset.RasterCount + 1):
@@ -200,7 +201,8 @@ def _pages(path: str) -> list[dict[str, Any]]:
     return pages
 
 
-def _classify(page: dict[str, Any], main: dict[str, Any], number: int, main_description: str) -> str:
+def _classify(page: dict[str, Any], main: dict[str, Any], number: int,
+              main_description: str) -> str:
     """'frame', 'level', an associated image name, or '' to ignore the page."""
     if (page['width'], page['height'], page['bands']) == (main['width'], main['height'],
                                                           main['bands']):
@@ -339,7 +341,8 @@ def _ome_layout(path: str, description: str, pages: list[dict[str, Any]]) -> Lay
     return Layout(tuple(frames), names, mm=mm)
 
 
-_OME_UNIT_MM = {'nm': 1e-6, 'µm': 1e-3, 'um': 1e-3, '\u03bcm': 1e-3, 'mm': 1.0, 'cm': 10.0, 'm': 1e3}
+_OME_UNIT_MM = {'nm': 1e-6, 'µm': 1e-3, 'um': 1e-3, '\u03bcm': 1e-3,
+                'mm': 1.0, 'cm': 10.0, 'm': 1e3}
 
 
 def _number(text: str) -> Any:

@@ -94,7 +94,8 @@ class Raster:
     ``gdal.Dataset.ReadAsArray``.
     """
 
-    #: A raster adds no alpha band to its own (see :class:`~geolargeimage.pixel_reader.PixelReader`).
+    #: A raster adds no alpha band to its own
+    #: (see :class:`~geolargeimage.pixel_reader.PixelReader`).
     alpha_max = None
 
     def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
@@ -138,8 +139,8 @@ class Raster:
         if handle is None:
             if key[1] is None:
                 with gdal_errors(self.path, 'open'), Env(**read_options(self.remote)):
-                    handle = gdal.OpenEx(key[0], gdal.OF_RASTER | gdal.OF_READONLY
-                                         | gdal.OF_VERBOSE_ERROR, open_options=self._options(key[0]))
+                    flags = gdal.OF_RASTER | gdal.OF_READONLY | gdal.OF_VERBOSE_ERROR
+                    handle = gdal.OpenEx(key[0], flags, open_options=self._options(key[0]))
             else:
                 handle = self._overview_dataset(key[0], key[1])
             handles[key] = handle
@@ -199,7 +200,8 @@ class Raster:
         band_list = bands or list(range(1, self.info.band_count + 1))
         level = self._level_for(window, out_width, out_height)
         kernel = self.resolve_resampling(resampling, window, out_width, out_height, band_list)
-        if kernel is Resampling.NEAREST and (out_width > window.width or out_height > window.height):
+        enlarged = out_width > window.width or out_height > window.height
+        if kernel is Resampling.NEAREST and enlarged:
             return self._read_enlarged(window, out_width, out_height, band_list)
         algorithm = _GRIORA[kernel]
         with self._reading(level, window, band_list):

@@ -24,7 +24,8 @@ _PRINTED = {gdal.CE_Warning: 'Warning', gdal.CE_Failure: 'ERROR', gdal.CE_Fatal:
 
 def _process_handler(kind: int, number: int, message: str) -> None:
     """GDAL's process-wide error handler: prints as GDAL's default one does, and remembers
-    transport failures, which :func:`~geolargeimage.io.error_mapping.gdal_errors` of the read they belong to looks up."""
+    transport failures, which :func:`~geolargeimage.io.error_mapping.gdal_errors` of the read
+    they belong to looks up."""
     if remote_status.transport_failure([message]):
         with _THREAD_FAILURES_LOCK:
             _THREAD_FAILURES.append((time.monotonic(), message))

@@ -41,15 +41,18 @@ from collections.abc import Iterable
 from typing import Any
 
 try:
-    import fastapi  # noqa: F401
+    import fastapi
     import uvicorn
-    import xstatic.pkg.leaflet  # noqa: F401
+    import xstatic.pkg.leaflet
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(f"geolargeimage's tile server needs the 'server' extra ({exc.name} is "
                       "missing): pip install 'geolargeimage[server]'") from exc
 
 from geolargeimage.server.app import create_app
 from geolargeimage.server.catalog import WEB_MERCATOR
+
+#: The 'server' extra's packages, imported first so that a missing one names the extra.
+EXTRA_PACKAGES = (fastapi, uvicorn, xstatic.pkg.leaflet)
 
 __all__ = ['create_app', 'serve', 'BackgroundServer']
 

@@ -170,26 +170,34 @@ def _add_static_routes(app: FastAPI) -> None:
 
 
 # -- sources --------------------------------------------------------------------------------------
+# The dependencies are cheap and never block, so they are async: FastAPI would run sync
+# ones in its thread pool, a thread hop each (~0.2 ms) before the route's own.
+async def _served_file(request: Request, source_id: str) -> ServedFile:
+    served = request.app.state.catalog.get(source_id)
+    if served is None:
+        raise HTTPException(404, f'Unknown source id {source_id[:64]!r}')
+    return served
+
+
+#: A route parameter: the served file of the path's ``source_id``.
+Served = Annotated[ServedFile, Depends(_served_file)]
+
+
+async def _look(served: Served,
+                frame: Annotated[int | None, Query(ge=0)] = None, style: str | None = None,
+                band: str | None = None,
+                min_: Annotated[str | None, Query(alias='min')] = None,
+                max_: Annotated[str | None, Query(alias='max')] = None,
+                palette: str | None = None) -> Look:
+    shortcuts = {'band': band, 'min': min_, 'max': max_, 'palette': palette}
+    return Look(served, frame, request_style(served, style, shortcuts))
+
+
+#: A route parameter: the served file with the query's frame and style.
+Looks = Annotated[Look, Depends(_look)]
+
+
 def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
-    # The dependencies are cheap and never block, so they are async: FastAPI would run sync
-    # ones in its thread pool, a thread hop each (~0.2 ms) before the route's own.
-    async def served_file(source_id: str) -> ServedFile:
-        served = catalog.get(source_id)
-        if served is None:
-            raise HTTPException(404, f'Unknown source id {source_id[:64]!r}')
-        return served
-
-    async def look(served: Annotated[ServedFile, Depends(served_file)],
-                   frame: Annotated[int | None, Query(ge=0)] = None, style: str | None = None,
-                   band: str | None = None,
-                   min_: Annotated[str | None, Query(alias='min')] = None,
-                   max_: Annotated[str | None, Query(alias='max')] = None,
-                   palette: str | None = None) -> Look:
-        shortcuts = {'band': band, 'min': min_, 'max': max_, 'palette': palette}
-        return Look(served, frame, request_style(served, style, shortcuts))
-
-    Served = Annotated[ServedFile, Depends(served_file)]  # noqa: N806
-    Looks = Annotated[Look, Depends(look)]  # noqa: N806
     cache = f'public, max-age={max_age}' if max_age > 0 else 'no-cache'
 
     async def cached(request: Request, served: ServedFile,
@@ -245,7 +253,7 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
 
     @app.get('/sources/{source_id}/tilejson.json')
     async def tilejson(request: Request, served: Served, look: Looks,
-                 format: str = 'png') -> Response:  # noqa: A002
+                 format: str = 'png') -> Response:
         """TileJSON 3.0 of the tiles, with this request's frame and style in the tile URL."""
         encoding_of(format)
         query = [(key, value) for key, value in request.query_params.multi_items()
@@ -284,8 +292,8 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
     @app.get('/sources/{source_id}/region.{ext}')
     async def region(request: Request, ext: str, look: Looks, left: float | None = None,
                top: float | None = None, right: float | None = None,
-               bottom: float | None = None, regionWidth: float | None = None,  # noqa: N803
-               regionHeight: float | None = None, units: str | None = None,  # noqa: N803
+               bottom: float | None = None, regionWidth: float | None = None,
+               regionHeight: float | None = None, units: str | None = None,
                width: Annotated[int | None, Query(ge=1, le=MAX_REGION_SIDE)] = None,
                height: Annotated[int | None, Query(ge=1, le=MAX_REGION_SIDE)] = None
                ) -> Response:

@@ -30,7 +30,7 @@ def _cache_key(path: str | os.PathLike, options: dict[str, Any]) -> tuple:
     return (gdal_path, stamp, repr(sorted(options.items())))
 
 
-def open(path: str | os.PathLike, **options: Any) -> TileSource:  # noqa: A001
+def open(path: str | os.PathLike, **options: Any) -> TileSource:
     """Open a raster (a path, ``/vsi…`` path or URL) as a large_image-style tile source.
 
     Options: ``encoding``, ``jpegQuality``, ``jpegSubsampling``, ``tiffCompression``, ``edge``,
@@ -57,7 +57,7 @@ def open(path: str | os.PathLike, **options: Any) -> TileSource:  # noqa: A001
 getTileSource = open
 
 
-def canRead(path: str | os.PathLike, **options: Any) -> bool:  # noqa: N802
+def canRead(path: str | os.PathLike, **options: Any) -> bool:
     """Whether ``open(path, **options)`` would succeed."""
     try:
         open(path, **options)

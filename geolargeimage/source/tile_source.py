@@ -132,10 +132,10 @@ class TileSource:
         self._frames.close()
 
     # -- facts ------------------------------------------------------------------------------------
-    sizeX = property(lambda self: self._levels.size_x, doc='Base width in pixels.')  # noqa: N815
-    sizeY = property(lambda self: self._levels.size_y, doc='Base height in pixels.')  # noqa: N815
-    tileWidth = property(lambda self: self._levels.tile_width, doc='Tile width.')  # noqa: N815
-    tileHeight = property(lambda self: self._levels.tile_height, doc='Tile height.')  # noqa: N815
+    sizeX = property(lambda self: self._levels.size_x, doc='Base width in pixels.')
+    sizeY = property(lambda self: self._levels.size_y, doc='Base height in pixels.')
+    tileWidth = property(lambda self: self._levels.tile_width, doc='Tile width.')
+    tileHeight = property(lambda self: self._levels.tile_height, doc='Tile height.')
     levels = property(lambda self: self._levels.levels, doc='Number of levels (z = 0 .. levels-1).')
     mm_x = property(lambda self: self._pixel.mm_x, doc='Base pixel width in mm, or None.')
     mm_y = property(lambda self: self._pixel.mm_y, doc='Base pixel height in mm, or None.')
@@ -144,7 +144,7 @@ class TileSource:
     geospatial = property(lambda self: self._georeferencing.georeferenced,
                           doc='Whether the file holds any georeferencing.')
     dtype = property(lambda self: self._raster.info.dtype, doc='numpy dtype of the bands.')
-    bandCount = property(lambda self: self._raster.info.band_count,  # noqa: N815
+    bandCount = property(lambda self: self._raster.info.band_count,
                          doc='Number of bands of the file.')
     frames = property(lambda self: self._frames.count, doc='Number of frames (at least 1).')
     metadata = property(lambda self: self.getMetadata(), doc='getMetadata().')
@@ -158,7 +158,7 @@ class TileSource:
         return projection.lower() if projection.lower().startswith('epsg:') else projection
 
     @property
-    def channelNames(self) -> list[str] | None:  # noqa: N802
+    def channelNames(self) -> list[str] | None:
         """Channel names of a multi-channel source, or None."""
         names = self._frames.layout.channel_names
         return list(names) if names else None
@@ -176,7 +176,7 @@ class TileSource:
         self._renderer.set_style(value)
 
     # -- metadata ---------------------------------------------------------------------------------
-    def getMetadata(self) -> dict[str, Any]:  # noqa: N802
+    def getMetadata(self) -> dict[str, Any]:
         """large_image's metadata: levels, size, tile size, pixel size, dtype, bands, bounds,
         frames.
 
@@ -198,14 +198,14 @@ class TileSource:
                 'sourceSizeY': info.height, 'sourceLevels': self._source_levels.levels,
                 'bounds': self.getBounds(self.projection), 'sourceBounds': self.getBounds()}
 
-    def getInternalMetadata(self, **kwargs: Any) -> dict[str, Any]:  # noqa: N802
+    def getInternalMetadata(self, **kwargs: Any) -> dict[str, Any]:
         """What GDAL says about the file: driver, files, size, georeferencing, metadata
         domains."""
         with gdal_errors(self.largeImagePath):
             return internal_metadata(self._raster.dataset(), gdal_path=self._gdal_path,
                                      remote=self._raster.remote)
 
-    def getBandInformation(self, statistics: bool = True, frame: int | None = None,  # noqa: N802
+    def getBandInformation(self, statistics: bool = True, frame: int | None = None,
                            **kwargs: Any) -> dict[int, dict]:
         """Per band (1-based): interpretation, dtype, nodata, scale/offset, units, colour table,
         and with ``statistics`` min/max/mean/stdev of a sample of the whole frame (the numbers
@@ -214,21 +214,21 @@ class TileSource:
         summary = self._renderer.band_summary(frame) if statistics else None
         return band_information(self._frames.raster(frame).info.bands, summary)
 
-    def getOneBandInformation(self, band: int) -> dict[str, Any]:  # noqa: N802
+    def getOneBandInformation(self, band: int) -> dict[str, Any]:
         """getBandInformation() of one band (1-based)."""
         return self.getBandInformation()[band]
 
-    def getNativeMagnification(self) -> dict[str, float | None]:  # noqa: N802
+    def getNativeMagnification(self) -> dict[str, float | None]:
         """Magnification and mm per pixel of the base level."""
         return {'magnification': self.magnification, 'mm_x': self.mm_x, 'mm_y': self.mm_y}
 
-    def getMagnificationForLevel(self, level: float | None = None) -> dict[str, Any]:  # noqa: N802
+    def getMagnificationForLevel(self, level: float | None = None) -> dict[str, Any]:
         """Magnification, scale and mm per pixel of ``level`` (None: the base level)."""
         max_level = self.levels - 1
         return magnification_for_level(max_level if level is None else level, max_level,
                                        self.magnification, self.mm_x, self.mm_y)
 
-    def getLevelForMagnification(self, magnification: float | None = None,  # noqa: N802
+    def getLevelForMagnification(self, magnification: float | None = None,
                                  exact: bool = False, mm_x: float | None = None,
                                  mm_y: float | None = None, rounding: Any = 'round',
                                  **kwargs: Any) -> float | int | None:
@@ -239,53 +239,53 @@ class TileSource:
             self.levels - 1, (pixel.magnification, pixel.mm_x, pixel.mm_y),
             magnification=magnification, mm_x=mm_x, mm_y=mm_y, exact=exact, rounding=rounding)
 
-    def getPreferredLevel(self, level: int) -> int:  # noqa: N802
+    def getPreferredLevel(self, level: int) -> int:
         """``level`` clamped to the levels that exist (GDAL serves every level)."""
         return max(0, min(self.levels - 1, int(level)))
 
     # -- geospatial -------------------------------------------------------------------------------
-    def getBounds(self, srs: str | None = None) -> dict[str, Any] | None:  # noqa: N802
+    def getBounds(self, srs: str | None = None) -> dict[str, Any] | None:
         """Corners (ll, ul, lr, ur), xmin/xmax/ymin/ymax and srs of the raster, in its own CRS
         (``srs=None``) or reprojected to ``srs``; None without georeferencing."""
         return self._georeferencing.bounds(srs)
 
-    def getCenter(self, *args: Any, **kwargs: Any) -> tuple[float, float]:  # noqa: N802
+    def getCenter(self, *args: Any, **kwargs: Any) -> tuple[float, float]:
         """(y, x) of the centre: native CRS coordinates when georeferenced, else pixels."""
         bounds = self.getBounds()
         if bounds is None:
             return self._raster.info.height / 2, self._raster.info.width / 2
         return (bounds['ymin'] + bounds['ymax']) / 2, (bounds['xmin'] + bounds['xmax']) / 2
 
-    def pixelToProjection(self, x: float, y: float, level: float | None = None  # noqa: N802
+    def pixelToProjection(self, x: float, y: float, level: float | None = None
                           ) -> tuple[float, float]:
         """Projection (or native CRS) coordinates of pixel (x, y) of ``level``."""
         max_level = self.levels - 1
         return self._placement.pixel_to_projection(x, y, max_level if level is None else level,
                                                    max_level)
 
-    def toNativePixelCoordinates(self, x: float, y: float, proj: str | None = None,  # noqa: N802
-                                 roundResults: bool = True) -> tuple[float, float]:  # noqa: N803
+    def toNativePixelCoordinates(self, x: float, y: float, proj: str | None = None,
+                                 roundResults: bool = True) -> tuple[float, float]:
         """Native pixel (column, row) of point (x, y) in ``proj`` (default: the source's
         projection, else its own CRS)."""
         col, row = self._placement.native_pixel_of(x, y, proj)
         return (int(round(col)), int(round(row))) if roundResults else (col, row)
 
     # -- frames -----------------------------------------------------------------------------------
-    def frameToAxes(self, frame: int) -> dict[str, int]:  # noqa: N802
+    def frameToAxes(self, frame: int) -> dict[str, int]:
         """Axis positions of ``frame``, e.g. ``{'c': 1, 'z': 0}``."""
         return axes.frame_to_axes(self._frames.metadata(), self._frames.check(frame))
 
-    def axesToFrame(self, **positions: int) -> int:  # noqa: N802
+    def axesToFrame(self, **positions: int) -> int:
         """The frame at axis positions, e.g. ``axesToFrame(c=1, z=0)``."""
         return axes.axes_to_frame(self._frames.metadata(), self.frames, **positions)
 
-    def getAssociatedImagesList(self) -> list[str]:  # noqa: N802
+    def getAssociatedImagesList(self) -> list[str]:
         """Names of the images stored beside the main one (label, macro, thumbnail, ...)."""
         return self._associated.names()
 
-    def getAssociatedImage(self, imageKey: str, *args: Any, width: int | None = None,  # noqa: N802,N803
+    def getAssociatedImage(self, imageKey: str, *args: Any, width: int | None = None,
                            height: int | None = None, encoding: str = 'JPEG',
-                           format: Any = (TileFormat.IMAGE.value,),  # noqa: A002
+                           format: Any = (TileFormat.IMAGE.value,),
                            **kwargs: Any) -> tuple[Any, str] | None:
         """An associated image, whole or fitted within ``width`` × ``height``, as
         ``(data, mime)``; None if there is no such image."""
@@ -296,12 +296,12 @@ class TileSource:
                                     fmt=format)
 
     # -- tiles ------------------------------------------------------------------------------------
-    def getTileMimeType(self) -> str:  # noqa: N802
+    def getTileMimeType(self) -> str:
         """The mime type of ``getTile``'s encoded tiles."""
         return self.encoding_options.encoding.mimetype
 
-    def getTile(self, x: int, y: int, z: int, pilImageAllowed: bool = False,  # noqa: N802,N803
-                numpyAllowed: bool | str = False, sparseFallback: bool = False,  # noqa: N803
+    def getTile(self, x: int, y: int, z: int, pilImageAllowed: bool = False,
+                numpyAllowed: bool | str = False, sparseFallback: bool = False,
                 frame: int | None = None) -> Any:
         """Tile ``(x, y)`` of level ``z`` (0 = the whole image in one tile).
 
@@ -353,7 +353,7 @@ class TileSource:
         return self._stored.tile(x, y, z)
 
     # -- regions ----------------------------------------------------------------------------------
-    def getRegion(self, format: Any = (TileFormat.IMAGE.value,),  # noqa: A002
+    def getRegion(self, format: Any = (TileFormat.IMAGE.value,),
                   **kwargs: Any) -> tuple[Any, str]:
         """A region at full resolution, at ``scale=`` or fitted to ``output=``.
 
@@ -402,7 +402,7 @@ class TileSource:
                        lambda raw: self._picture(raw, plan.window, frame, style is not None),
                        request.fill)
 
-    def getThumbnail(self, width: int | None = None, height: int | None = None,  # noqa: N802
+    def getThumbnail(self, width: int | None = None, height: int | None = None,
                      **kwargs: Any) -> tuple[Any, str]:
         """The whole image fitted within ``width`` × ``height`` (256 × 256 by default), as
         getRegion returns it."""
@@ -416,7 +416,7 @@ class TileSource:
         kwargs['output'] = {'maxWidth': width, 'maxHeight': height}
         return self.getRegion(**kwargs)
 
-    def getPixel(self, region: dict[str, Any] | None = None, frame: int | None = None,  # noqa: N802
+    def getPixel(self, region: dict[str, Any] | None = None, frame: int | None = None,
                  style: Any = None) -> dict[str, Any]:
         """The pixel at ``region``'s left/top (in any unit): its 8-bit picture channels (``r``,
         ``g``, ``b``, ``a`` or ``l``), ``value`` (the styled values with a style, else the
@@ -465,7 +465,7 @@ class TileSource:
         return self._renderer.picture(pixels, styled, mask, frame)
 
     # -- iteration --------------------------------------------------------------------------------
-    def tileIterator(self, format: Any = (TileFormat.NUMPY.value,),  # noqa: A002,N802
+    def tileIterator(self, format: Any = (TileFormat.NUMPY.value,),
                      resample: Any = True, **kwargs: Any) -> TileIterator:
         """Iterate over the tiles of a region: large_image's tile records, read lazily.
 
@@ -502,11 +502,11 @@ class TileSource:
             kwargs.get('tile_position')), read=read, level_scale=self.getMagnificationForLevel,
             scale=PixelScale(self.magnification, self.mm_x, self.mm_y, self.sizeX, self.sizeY))
 
-    def getSingleTile(self, *args: Any, **kwargs: Any) -> LazyTileDict | None:  # noqa: N802
+    def getSingleTile(self, *args: Any, **kwargs: Any) -> LazyTileDict | None:
         """The first tile ``tileIterator`` would yield, or None."""
         return next(iter(self.tileIterator(*args, **kwargs)), None)
 
-    def getTileCount(self, *args: Any, **kwargs: Any) -> int:  # noqa: N802
+    def getTileCount(self, *args: Any, **kwargs: Any) -> int:
         """How many tiles ``tileIterator`` would yield over the whole region."""
         kwargs.pop('tile_position', None)
         return len(self.tileIterator(*args, **kwargs))

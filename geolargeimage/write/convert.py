@@ -7,9 +7,10 @@ GeoTIFF (``COPY_SRC_OVERVIEWS``) or a COG (``OVERVIEWS=FORCE_USE_EXISTING``). Se
 become the pages of a multi-page GeoTIFF (``APPEND_SUBDATASET``), associated images more pages.
 The file is written in a temporary folder of its own beside the target and renamed into place
 (``os.replace``) only when complete, so a failure or an interruption leaves the previous file,
-or nothing, and no temporary file (a killed write's folder is removed by the next write there); GDAL's block cache is capped meanwhile, so memory does not
-grow with the image. GDAL only *warns* about an unknown creation option or value (and writes the
-file without it), so options are checked first against the driver's own option list.
+or nothing, and no temporary file (a killed write's folder is removed by the next write
+there); GDAL's block cache is capped meanwhile, so memory does not grow with the image.
+GDAL only *warns* about an unknown creation option or value (and writes the file without it),
+so options are checked first against the driver's own option list.
 
 :func:`convert` copies any raster the library reads; :func:`validateCOG` runs GDAL's COG
 validator. (The sink's tiles wait in :mod:`geolargeimage.write.spill`.)
@@ -68,7 +69,7 @@ class Progress:
                 if position > self._done:
                     self._bar.update(position - self._done)
                     self._done = position
-            except BaseException as exc:  # noqa: BLE001 (re-raised by reraise)
+            except BaseException as exc:  # re-raised by reraise
                 self.error = exc
                 return 0
             return 1
@@ -368,7 +369,7 @@ class COGValidation(NamedTuple):
         return self.valid
 
 
-def validateCOG(path: str | os.PathLike) -> COGValidation:  # noqa: N802
+def validateCOG(path: str | os.PathLike) -> COGValidation:
     """Check ``path`` with GDAL's ``validate_cloud_optimized_geotiff`` (full check).
 
     >>> result = validateCOG('data/sample.tif')

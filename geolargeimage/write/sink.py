@@ -6,7 +6,8 @@ frames. Tiles never stay in memory: each is written at once into the *spill*, pe
 fixed-size chunk files (sparse, uncompressed, tiled GTiffs in a temporary folder) that a VRT
 mosaics into the image, so the image grows by adding chunks and nothing is ever copied. The
 sink reads like any source (``getRegion``, ``getTile``, ``getMetadata``, ... through a
-:class:`~geolargeimage.source.tile_source.TileSource` on that mosaic, rebuilt after the next ``addTile``), and
+:class:`~geolargeimage.source.tile_source.TileSource` on that mosaic, rebuilt after the next
+``addTile``), and
 ``write`` turns the mosaics into a tiled GeoTIFF, a multi-page GeoTIFF or a COG
 (:func:`geolargeimage.write.convert.write_raster`).
 """
@@ -122,7 +123,7 @@ class ImageSink:
             self._finalizer()
 
     # -- adding ---------------------------------------------------------------------------------
-    def addTile(self, tile: Any, x: int = 0, y: int = 0, mask: Any = None,  # noqa: N802
+    def addTile(self, tile: Any, x: int = 0, y: int = 0, mask: Any = None,
                 axes: str | Sequence[str] | None = None, **kwargs: Any) -> None:
         """Place ``tile`` (a numpy array of any stored dtype, 2-D for one band or ``(h, w,
         bands)``; a Pillow image; encoded image bytes) with its top-left corner at ``x``, ``y``,
@@ -156,7 +157,7 @@ class ImageSink:
             self.sizeY = max(self.sizeY, row + pixels.shape[0])
             self._state.invalidate()
 
-    def addAssociatedImage(self, image: Any, imageKey: str | None = None) -> None:  # noqa: N802,N803
+    def addAssociatedImage(self, image: Any, imageKey: str | None = None) -> None:
         """Store a small image (label, macro, ...) beside the main one; written as a page of
         its own (GeoTIFF only). ``imageKey`` defaults to ``image_<n>``."""
         pixels = checks.as_pixels(image, None)
@@ -211,11 +212,11 @@ class ImageSink:
         return self._dtype
 
     @property
-    def bandCount(self) -> int:  # noqa: N802
+    def bandCount(self) -> int:
         return self._bands
 
     @property
-    def tileWidth(self) -> int:  # noqa: N802
+    def tileWidth(self) -> int:
         return SPILL_BLOCK
 
     tileHeight = tileWidth
@@ -232,17 +233,17 @@ class ImageSink:
 
     mm_x = _setting('mm_x', lambda v: checks.positive('mm_x', v), 'Pixel width in millimetres.')
     mm_y = _setting('mm_y', lambda v: checks.positive('mm_y', v), 'Pixel height in millimetres.')
-    imageDescription = _setting(  # noqa: N815
+    imageDescription = _setting(
         'imageDescription', lambda v: checks.text('imageDescription', v),
         'The TIFF ImageDescription of the first page.')
-    additionalMetadata = _setting(  # noqa: N815
+    additionalMetadata = _setting(
         'additionalMetadata', lambda v: checks.json_value('additionalMetadata', v),
         'JSON-serialisable data, stored as GEOLARGEIMAGE_METADATA.')
-    channelNames = _setting('channelNames', lambda v: checks.names('channelNames', v),  # noqa: N815
+    channelNames = _setting('channelNames', lambda v: checks.names('channelNames', v),
                             "Names of the 'c' axis positions, else of the bands.")
-    frameUnits = _setting('frameUnits', lambda v: checks.units(v),  # noqa: N815
+    frameUnits = _setting('frameUnits', lambda v: checks.units(v),
                           'Units of frame axes, e.g. {"z": "um"}.')
-    frameAxes = _setting('frameAxes', lambda v: [checks.axis_name(a) for a in v],  # noqa: N815
+    frameAxes = _setting('frameAxes', lambda v: [checks.axis_name(a) for a in v],
                          'The axes of an array-valued frameValues, in its order.')
     projection = _setting('projection', lambda v: checks.crs_text(v),
                           'The CRS of gcps or geotransform (any string parse_crs reads).')
@@ -252,7 +253,7 @@ class ImageSink:
                             "GDAL's six affine coefficients, pixel → projection coordinates.")
 
     @property
-    def frameValues(self) -> Any:  # noqa: N802
+    def frameValues(self) -> Any:
         """Real values of axis positions: ``{axis: [value at index 0, 1, …]}``, or large_image's
         array of shape ``(len per frameAxes…, len(frameAxes))``."""
         if self._value_array is not None:
@@ -261,10 +262,11 @@ class ImageSink:
                 for axis, table in self._axis_values.items() if table}
 
     @frameValues.setter
-    def frameValues(self, value: Any) -> None:  # noqa: N802
+    def frameValues(self, value: Any) -> None:
         if value is None or isinstance(value, Mapping):
-            self._axis_values = {checks.axis_name(axis): {i: checks.json_scalar(v) for i, v in enumerate(vals)}
-                                 for axis, vals in (value or {}).items()}
+            self._axis_values = {
+                checks.axis_name(axis): {i: checks.json_scalar(v) for i, v in enumerate(vals)}
+                for axis, vals in (value or {}).items()}
             self._value_array = None
             return
         array = np.asarray(value)
@@ -304,11 +306,11 @@ class ImageSink:
                 metadata['Value' + axis.upper()]['units'] = unit
         return metadata
 
-    def frameToAxes(self, frame: int) -> dict[str, int]:  # noqa: N802
+    def frameToAxes(self, frame: int) -> dict[str, int]:
         """Axis positions of ``frame`` (``{'frame': n}`` without axes)."""
         return axes_module.frame_to_axes(self._frames_metadata(), self._frame_number(frame))
 
-    def axesToFrame(self, **positions: int) -> int:  # noqa: N802
+    def axesToFrame(self, **positions: int) -> int:
         """The frame at axis positions, e.g. ``axesToFrame(c=1, z=0)``."""
         return axes_module.axes_to_frame(self._frames_metadata(), self.frames, **positions)
 
@@ -397,7 +399,7 @@ class ImageSink:
                 self._state.sources[number] = source
         return source
 
-    def getMetadata(self) -> dict[str, Any]:  # noqa: N802
+    def getMetadata(self) -> dict[str, Any]:
         """large_image's metadata of what has been added (what ``write`` will write)."""
         if self._state.spill is None:
             return {'levels': 0, 'sizeX': 0, 'sizeY': 0, 'tileWidth': SPILL_BLOCK,
@@ -413,31 +415,31 @@ class ImageSink:
     def metadata(self) -> dict[str, Any]:
         return self.getMetadata()
 
-    def getRegion(self, format: Any = (TILE_FORMAT_IMAGE,), frame: int | None = None,  # noqa: A002,N802
+    def getRegion(self, format: Any = (TILE_FORMAT_IMAGE,), frame: int | None = None,
                   **kwargs: Any) -> tuple[Any, str]:
         """A region of what has been added (TileSource.getRegion's arguments)."""
         return self._source(frame).getRegion(format, **kwargs)
 
-    def getTile(self, x: int, y: int, z: int, *args: Any, frame: int | None = None,  # noqa: N802
+    def getTile(self, x: int, y: int, z: int, *args: Any, frame: int | None = None,
                 **kwargs: Any) -> Any:
         """Tile ``(x, y, z)`` of what has been added (TileSource.getTile's arguments)."""
         return self._source(frame).getTile(x, y, z, *args, **kwargs)
 
-    def getThumbnail(self, *args: Any, frame: int | None = None, **kwargs: Any) -> Any:  # noqa: N802
+    def getThumbnail(self, *args: Any, frame: int | None = None, **kwargs: Any) -> Any:
         return self._source(frame).getThumbnail(*args, **kwargs)
 
-    def getPixel(self, *args: Any, frame: int | None = None, **kwargs: Any) -> Any:  # noqa: N802
+    def getPixel(self, *args: Any, frame: int | None = None, **kwargs: Any) -> Any:
         return self._source(frame).getPixel(*args, **kwargs)
 
-    def tileIterator(self, *args: Any, frame: int | None = None, **kwargs: Any) -> Any:  # noqa: N802
+    def tileIterator(self, *args: Any, frame: int | None = None, **kwargs: Any) -> Any:
         return self._source(frame).tileIterator(*args, **kwargs)
 
-    def getAssociatedImagesList(self) -> list[str]:  # noqa: N802
+    def getAssociatedImagesList(self) -> list[str]:
         return sorted(self._state.associated)
 
-    def getAssociatedImage(self, imageKey: str, width: int | None = None,  # noqa: N802,N803
+    def getAssociatedImage(self, imageKey: str, width: int | None = None,
                            height: int | None = None, encoding: str = 'JPEG',
-                           format: Any = (TILE_FORMAT_IMAGE,)) -> tuple[Any, str] | None:  # noqa: A002
+                           format: Any = (TILE_FORMAT_IMAGE,)) -> tuple[Any, str] | None:
         path = self._state.associated.get(imageKey)
         if path is None:
             return None
@@ -454,7 +456,7 @@ class ImageSink:
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, path: str | os.PathLike, lossy: bool = True, alpha: bool = True,
-              overwriteAllowed: bool = True, resample: Any = None,  # noqa: N803
+              overwriteAllowed: bool = True, resample: Any = None,
               **kwargs: Any) -> None:
         """Write the image to ``path``: a tiled GeoTIFF with internal overviews, a multi-page
         GeoTIFF when there are several frames or associated images, or a COG (``cog=True``).

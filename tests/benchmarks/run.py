@@ -1,11 +1,12 @@
 """Speed benchmark of geolargeimage against raw GDAL doing the same reads, in one run.
 
-Run from the repository root::
+Run from the repository root (``make bench`` runs the first line; ``PYTHONPATH`` makes it
+measure this working tree even when another copy of the package is installed)::
 
-    .venv/bin/python tests/benchmarks/run.py             # everything (~4-5 min on 2 cores)
-    .venv/bin/python tests/benchmarks/run.py --quick     # fewer repeats
-    .venv/bin/python tests/benchmarks/run.py --only region --only tiles
-    .venv/bin/python tests/benchmarks/run.py --list      # benchmark names
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/run.py           # everything (~4-5 min)
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/run.py --quick   # fewer repeats
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/run.py --only region --only tiles
+    PYTHONPATH=. .venv/bin/python tests/benchmarks/run.py --list    # benchmark names
 
 Test rasters are built once into ``$GEOLARGEIMAGE_BENCH_DIR`` (default ``/tmp/geolargeimage-bench``)
 and rebuilt only when their recipe changes; the table is printed and written to
@@ -41,12 +42,10 @@ import numpy as np
 from osgeo import gdal, osr
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:  # measure the working tree, not some other installed copy
-    sys.path.insert(0, str(REPO))
+import geolargeimage
+from geolargeimage.errors import NoOverviewsWarning
 
-import geolargeimage  # noqa: E402
-from geolargeimage.errors import NoOverviewsWarning  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 gdal.UseExceptions()
 warnings.simplefilter('ignore', NoOverviewsWarning)
@@ -127,7 +126,8 @@ def _build_stripped(path: str) -> None:
 #: name → (file name, recipe description, builder(path, folder)).
 DATASETS: dict[str, tuple[str, str, Callable[[str, Path], None]]] = {
     'tiled': ('tiled-8192-deflate.tif',
-              '8192x8192 RGB uint8, 256 tiles, DEFLATE ZLEVEL=3 PREDICTOR=2, overviews AVERAGE 2..32',
+              '8192x8192 RGB uint8, 256 tiles, DEFLATE ZLEVEL=3 PREDICTOR=2, '
+              'overviews AVERAGE 2..32',
               lambda p, d: _build_tiled(p)),
     'cog': ('cog-8192-jpeg.tif', 'COG of tiled: JPEG q90 (YCbCr), 512 blocks, its overviews',
             lambda p, d: _build_cog(p, str(d / 'tiled-8192-deflate.tif'))),
@@ -362,7 +362,8 @@ class Context:
             notes.append(_check(timing.first.get('ours'), timing.first.get('base'), check))
         if kwargs.get('cache_check'):
             before = timing.cache_mb_before
-            notes.append(f'GDAL cache before ≤{max(before["ours"]):.1f}/{max(before["base"]):.1f} MB')
+            ours, base = max(before['ours']), max(before['base'])
+            notes.append(f'GDAL cache before ≤{ours:.1f}/{base:.1f} MB')
         notes.append(timing.load_note())
         ours_ms, base_ms = timing.samples['ours'], timing.samples['base']
         return Row(section, name, _median(ours_ms), _median(base_ms), base_name=base_name,
@@ -611,7 +612,9 @@ def bench_iterate(ctx: Context) -> list[Row]:
         with ThreadPoolExecutor(CPUS) as pool:
             return sum(tile.shape[0] > 0 for tile in pool.map(read, windows))
 
-    setup = lambda: fresh_source(path)  # noqa: E731  fresh datasets: cold block cache
+    def setup() -> geolargeimage.TileSource:
+        return fresh_source(path)  # fresh datasets: cold block cache
+
     timing = ctx.time_many({'ours 1': (ours_single, setup), 'ours pool': (ours_pool, setup),
                             'raw 1': (raw_single, None), 'raw pool': (raw_pool, None)},
                            repeats=ctx.repeats(9))
@@ -643,7 +646,8 @@ def bench_iterate(ctx: Context) -> list[Row]:
     return rows
 
 
-@benchmark('nooverview', 'low-zoom tiles of a stripped file without overviews (synthesized pyramid)')
+@benchmark('nooverview',
+           'low-zoom tiles of a stripped file without overviews (synthesized pyramid)')
 def bench_nooverview(ctx: Context) -> list[Row]:
     path = ctx.files['stripped']
     probe = fresh_source(path)
@@ -665,7 +669,8 @@ def bench_nooverview(ctx: Context) -> list[Row]:
         window, w, h, alg = tile_read(*sizes, x, y, z)
         rows.append(ctx.compare(
             'nooverview', f'stripped tile z={z}/{levels - 1} ({x},{y}) numpy, subsequent',
-            lambda _, x=x, y=y, z=z, w=w, h=h: crop(source.getTile(x, y, z, numpyAllowed=True), w, h),
+            lambda _, x=x, y=y, z=z, w=w, h=h: crop(
+                source.getTile(x, y, z, numpyAllowed=True), w, h),
             lambda _, window=window, w=w, h=h, alg=alg: raw_read(dataset, window, w, h, alg),
             repeats=ctx.repeats(9), note='base = same dataset each time (strips cached)'))
     return rows
@@ -705,7 +710,7 @@ def bench_peers(ctx: Context) -> list[Row]:
                 lambda _: np.moveaxis(reader.preview(max_size=1024).data, 0, -1),
                 repeats=ctx.repeats(9), base_name='rio-tiler', check='size',
                 note='rio-tiler resamples nearest by default, ours average'))
-        except Exception as exc:  # noqa: BLE001  a peer's API drift must not stop the run
+        except Exception as exc:  # a peer's API drift must not stop the run
             rows.append(Row('peers', 'rio-tiler', None, None, base_name='rio-tiler',
                             note=f'error: {type(exc).__name__}: {exc}'[:200]))
     try:
@@ -728,9 +733,10 @@ def bench_peers(ctx: Context) -> list[Row]:
                 'peers', 'tiled whole → 1024 (large_image)', ours_preview,
                 lambda _: peer.getRegion(output=dict(maxWidth=1024), format='numpy')[0],
                 repeats=ctx.repeats(9), base_name='large_image', check='size'))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             rows.append(Row('peers', 'large_image (GDAL source)', None, None,
-                            base_name='large_image', note=f'error: {type(exc).__name__}: {exc}'[:200]))
+                            base_name='large_image',
+                            note=f'error: {type(exc).__name__}: {exc}'[:200]))
     return rows
 
 
@@ -931,7 +937,9 @@ def _webmercator_pool(ctx: Context, path: Path, tiles: list[mercantile.Tile],
         with ThreadPoolExecutor(WEBMERCATOR_POOL) as pool:
             return list(pool.map(one, tiles))
 
-    setup = lambda: fresh_source(path, projection='EPSG:3857', encoding='PNG')  # noqa: E731
+    def setup() -> geolargeimage.TileSource:
+        return fresh_source(path, projection='EPSG:3857', encoding='PNG')
+
     timing = ctx.time_many({'ours 1': (ours_single, setup), 'ours pool': (ours_pool, setup),
                             'gdal pool': (raw_pool, None)}, repeats=ctx.repeats(6))
     per_tile = {name: [ms / len(tiles) for ms in samples]
@@ -1034,7 +1042,7 @@ class ServerProcess:
             self.process.stdin.close()
             try:
                 self.process.wait(10)
-            except Exception:  # noqa: BLE001 - a hung server is killed
+            except Exception:  # a hung server is killed
                 self.process.kill()
                 self.process.wait()
 
