@@ -17,7 +17,7 @@ $(VENV)/.installed: setup.cfg
 
 # pycodestyle, pyflakes and pep8-naming at 100 columns. The N rules that forbid camelCase are off:
 # large_image's camelCase API (getRegion, tileWidth, jpegQuality=...) is what we are compatible with.
-RUFF := $(PYTHON) -m ruff check --line-length 100 --select E,F,W,N --ignore N802,N803,N815,N816
+RUFF := $(PYTHON) -m ruff check --line-length 100 --select E,F,W,N,I --ignore N802,N803,N815,N816
 
 lint: venv
 	$(RUFF) geolargeimage tests

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 from geolargeimage import config, constants
 from geolargeimage.constants import TILE_FORMAT_IMAGE, TILE_FORMAT_NUMPY, TILE_FORMAT_PIL
-from geolargeimage.errors import (CorruptDataError, GDALError, GeoLargeImageError,
-                                  NoOverviewsWarning, OptionsError, OutputSizeError,
-                                  RangeError, RemoteAccessError, SourceError,
-                                  SourceNotFoundError, TileGeneralError, TileRangeError,
-                                  TileSourceError, TileSourceFileNotFoundError,
-                                  TileSourceMalformedError, TileSourceRangeError,
-                                  TileSourceXYZRangeError, WriteError)
+from geolargeimage.errors import (
+                                  CorruptDataError,
+                                  GDALError,
+                                  GeoLargeImageError,
+                                  NoOverviewsWarning,
+                                  OptionsError,
+                                  OutputSizeError,
+                                  RangeError,
+                                  RemoteAccessError,
+                                  SourceError,
+                                  SourceNotFoundError,
+                                  TileGeneralError,
+                                  TileRangeError,
+                                  TileSourceError,
+                                  TileSourceFileNotFoundError,
+                                  TileSourceMalformedError,
+                                  TileSourceRangeError,
+                                  TileSourceXYZRangeError,
+                                  WriteError,
+)
 from geolargeimage.io.network import NetworkStats, network_stats
 from geolargeimage.io.settings import Env, clear_path_options, set_path_options
 from geolargeimage.picture.encode import ImageBytes

@@ -8,24 +8,29 @@ base pixels. Windows are in base (full-resolution) pixels: ``col_off, row_off, w
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Window:
-    """A rectangle of pixels: column and row offset, width and height (integers)."""
+    """A rectangle in base pixels: column and row offset, width and height.
 
-    col_off: int
-    row_off: int
-    width: int
-    height: int
+    The values are integers for windows of whole pixels and floats where a window does not fall
+    on whole pixels (a tile past the full resolution, a region given in projected units).
+    """
+
+    col_off: float
+    row_off: float
+    width: float
+    height: float
 
     @property
-    def right(self) -> int:
+    def right(self) -> float:
         return self.col_off + self.width
 
     @property
-    def bottom(self) -> int:
+    def bottom(self) -> float:
         return self.row_off + self.height
 
     @property
@@ -106,14 +111,28 @@ def output_size(region_width: int, region_height: int, max_width: int | None,
     return max_width, fit_height
 
 
-def read_level(region_width: int, region_height: int, out_width: int, out_height: int,
-               max_level: int) -> int:
-    """The coarsest level whose resolution is at least what the output needs.
+def coarsest_within(factors: Sequence[float], limit: float) -> int:
+    """The index of the coarsest of ``factors`` (base pixels per pixel, finest first) that is at
+    most ``limit``; 0 when none is. The one rule by which every read picks its level.
 
-    >>> read_level(10000, 5000, 1000, 500, 6)
-    3
+    >>> coarsest_within([1, 2, 4, 8], 7.9), coarsest_within([1, 2, 4], 0.5)
+    (2, 0)
     """
-    if out_width >= region_width and out_height >= region_height:
-        return max_level
-    ratio = min(out_width / region_width, out_height / region_height)
-    return max(0, min(max_level, max_level + math.ceil(round(math.log2(ratio), 4))))
+    best = 0
+    for index, factor in enumerate(factors):
+        if factor <= limit:
+            best = index
+    return best
+
+
+def read_level(region_width: float, region_height: float, out_width: int, out_height: int,
+               max_level: int) -> int:
+    """The coarsest level whose resolution is at least what the output needs along its most
+    reduced axis (within 0.01%, so that rounding of the region does not cost a level).
+
+    >>> read_level(10000, 5000, 1000, 500, 6), read_level(10000, 5000, 20000, 500, 6)
+    (3, 3)
+    """
+    factor = max(region_width / out_width, region_height / out_height)
+    factors = [level_factor(level, max_level) for level in range(max_level, -1, -1)]
+    return max_level - coarsest_within(factors, factor * (1 + 1e-4))

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from geolargeimage.enums import Units
 from geolargeimage.errors import OptionsError, RangeError
 from geolargeimage.grid import Window
-from geolargeimage.enums import Units
 from geolargeimage.options import RegionSpec
+
 
 @dataclass(frozen=True)
 class RegionPlan:

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from factory import make_raster
 from osgeo import gdal, osr
 
 import geolargeimage.source.opening
-from factory import make_raster
 
 
 #: Where the shared sample files live (read-only).

@@ -489,8 +489,11 @@ class MotoS3:
     REGION = 'us-east-1'
 
     def __init__(self) -> None:
-        from moto.moto_server.werkzeug_app import (DomainDispatcherApplication,
-                                                   MotoRequestHandler, create_backend_app)
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
         from werkzeug.serving import make_server
 
         self.log = RequestLog()

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (DEM_NODATA, MULTIPAGE_GEOTRANSFORM, NETCDF_TIMES, PALETTE, UTM_GEOTRANSFORM,
-                      multipage_values)
+from conftest import (
+    DEM_NODATA,
+    MULTIPAGE_GEOTRANSFORM,
+    NETCDF_TIMES,
+    PALETTE,
+    UTM_GEOTRANSFORM,
+    multipage_values,
+)
 from osgeo import gdal
 
 import geolargeimage

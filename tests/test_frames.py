@@ -10,9 +10,22 @@ import mercantile
 import numpy as np
 import pytest
 import tifffile
-from conftest import (MULTIPAGE_PAGES, MULTIPAGE_SIZE, NETCDF_SIZE, NETCDF_TIMES, NETCDF_VARIABLES,
-                      OME_CHANNELS, OME_CZ_SIZE, OME_SIZE, WRITER_CHANNELS, WRITER_POSITIONS,
-                      WRITER_SIZE, WRITER_Z_VALUES, multipage_values, plane_values)
+from conftest import (
+    MULTIPAGE_PAGES,
+    MULTIPAGE_SIZE,
+    NETCDF_SIZE,
+    NETCDF_TIMES,
+    NETCDF_VARIABLES,
+    OME_CHANNELS,
+    OME_CZ_SIZE,
+    OME_SIZE,
+    WRITER_CHANNELS,
+    WRITER_POSITIONS,
+    WRITER_SIZE,
+    WRITER_Z_VALUES,
+    multipage_values,
+    plane_values,
+)
 from osgeo import gdal
 from PIL import Image
 

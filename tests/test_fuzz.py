@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fuzz_corpus import BASES, Outcome, run_corpus, write_bases, write_corpus
 
 CI_COUNT, CI_SEED = 300, 12

@@ -11,8 +11,16 @@ import math
 
 import numpy as np
 import pytest
-from conftest import (DEM_GEOTRANSFORM, DEM_NODATA, PALETTE, SAMPLES, UTM_GEOTRANSFORM,
-                      dem_values, formula, paletted_values)
+from conftest import (
+    DEM_GEOTRANSFORM,
+    DEM_NODATA,
+    PALETTE,
+    SAMPLES,
+    UTM_GEOTRANSFORM,
+    dem_values,
+    formula,
+    paletted_values,
+)
 from factory import make_raster
 from osgeo import gdal
 from pyproj import CRS, Transformer

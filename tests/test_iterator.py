@@ -12,11 +12,11 @@ import pickle
 
 import numpy as np
 import pytest
+from factory import expected, make_raster
 from osgeo import gdal
 from PIL import Image
 
 import geolargeimage
-from factory import expected, make_raster
 
 gdal.UseExceptions()
 

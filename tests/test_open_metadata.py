@@ -8,8 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (gdal_pyramid_copy, DEM_GEOTRANSFORM, DEM_NODATA, PALETTE, SAMPLES,
-                      UINT16_FACTOR, UTM_GEOTRANSFORM, dem_values, formula, paletted_values)
+from conftest import (
+    DEM_GEOTRANSFORM,
+    DEM_NODATA,
+    PALETTE,
+    SAMPLES,
+    UINT16_FACTOR,
+    UTM_GEOTRANSFORM,
+    dem_values,
+    formula,
+    gdal_pyramid_copy,
+    paletted_values,
+)
 from factory import expected, make_raster
 from osgeo import gdal
 from PIL import Image

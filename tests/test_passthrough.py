@@ -6,11 +6,11 @@ import io
 
 import numpy as np
 import pytest
+from factory import make_raster
 from osgeo import gdal
 from PIL import Image
 
 import geolargeimage
-from factory import make_raster
 
 
 @pytest.fixture(scope='module')

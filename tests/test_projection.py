@@ -15,8 +15,15 @@ import math
 import mercantile
 import numpy as np
 import pytest
-from conftest import (DEM_GEOTRANSFORM, DEM_NODATA, SAMPLES, SMOOTH_SIZE, UTM_GEOTRANSFORM,
-                      gdal_warp, smooth_values)
+from conftest import (
+    DEM_GEOTRANSFORM,
+    DEM_NODATA,
+    SAMPLES,
+    SMOOTH_SIZE,
+    UTM_GEOTRANSFORM,
+    gdal_warp,
+    smooth_values,
+)
 from factory import make_raster, pixel_value
 from osgeo import gdal, osr
 from PIL import Image

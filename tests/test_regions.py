@@ -11,11 +11,11 @@ import io
 
 import numpy as np
 import pytest
+from factory import expected, make_raster, pixel_value
 from osgeo import gdal
 from PIL import Image
 
 import geolargeimage
-from factory import expected, make_raster, pixel_value
 
 gdal.UseExceptions()
 

@@ -21,12 +21,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from osgeo import gdal
-from servers import (IgnoreRange, MotoS3, RangeServer, ServerProcess, Stall, Status, free_port,
-                     iam_enforced)
+from servers import (
+    IgnoreRange,
+    MotoS3,
+    RangeServer,
+    ServerProcess,
+    Stall,
+    Status,
+    free_port,
+    iam_enforced,
+)
 
 import geolargeimage
-from geolargeimage.io.settings import REMOTE_DEFAULTS
 from geolargeimage.io.paths import is_remote, to_gdal_path
+from geolargeimage.io.settings import REMOTE_DEFAULTS
 
 SIZE, BLOCK = 2048, 256
 #: The level of full-resolution tiles (levels 0..3 for 2048 px in 256 px tiles).

@@ -20,8 +20,8 @@ from servers import RangeServer, Stall, Truncate
 
 import geolargeimage
 from geolargeimage import config
-from geolargeimage.io.settings import REMOTE_ATTEMPTS, deadline_options
 from geolargeimage.io.remote_status import status_in
+from geolargeimage.io.settings import REMOTE_ATTEMPTS, deadline_options
 
 #: The deadline these tests configure (seconds), and what the clock may add to it (thread
 #: start-up, a loaded CI machine).

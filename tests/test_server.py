@@ -19,11 +19,11 @@ from urllib.parse import quote
 import mercantile
 import numpy as np
 import pytest
+from conftest import DEM_GEOTRANSFORM, UTM_GEOTRANSFORM
+from factory import make_raster
 from PIL import Image
 
 import geolargeimage
-from conftest import DEM_GEOTRANSFORM, UTM_GEOTRANSFORM
-from factory import make_raster
 
 server_api = pytest.importorskip('geolargeimage.server',
                                  reason="the server extra (fastapi) is not installed")

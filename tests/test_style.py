@@ -16,8 +16,16 @@ from geolargeimage import config
 from geolargeimage.errors import OptionsError
 from geolargeimage.picture.band_stats import BandStats
 from geolargeimage.picture.palettes import parse_palette
-from geolargeimage.picture.style import (BandStyle, Composite, OutputDtype, Scheme, Style,
-                                         check_style, default_style, parse_style)
+from geolargeimage.picture.style import (
+    BandStyle,
+    Composite,
+    OutputDtype,
+    Scheme,
+    Style,
+    check_style,
+    default_style,
+    parse_style,
+)
 from geolargeimage.picture.styling import apply_style, resolve_limits, to_uint8
 
 RGB = ['red', 'green', 'blue']

@@ -18,9 +18,19 @@ import re
 
 import numpy as np
 import pytest
-from conftest import (DEM_NODATA_COLS, DEM_NODATA_ROWS, MULTIPAGE_SIZE, OME_SIZE, SAMPLES,
-                      UINT16_FACTOR, dem_values, formula, multipage_values, plane_values,
-                      rgba_values)
+from conftest import (
+    DEM_NODATA_COLS,
+    DEM_NODATA_ROWS,
+    MULTIPAGE_SIZE,
+    OME_SIZE,
+    SAMPLES,
+    UINT16_FACTOR,
+    dem_values,
+    formula,
+    multipage_values,
+    plane_values,
+    rgba_values,
+)
 from factory import make_raster
 from PIL import Image
 

@@ -14,8 +14,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (DEM_GEOTRANSFORM, DEM_NODATA, SAMPLES, SMOOTH_GEOTRANSFORM, UTM_GEOTRANSFORM,
-                      dem_values, formula, gdal_warp, smooth_values)
+from conftest import (
+    DEM_GEOTRANSFORM,
+    DEM_NODATA,
+    SAMPLES,
+    SMOOTH_GEOTRANSFORM,
+    UTM_GEOTRANSFORM,
+    dem_values,
+    formula,
+    gdal_warp,
+    smooth_values,
+)
 from factory import expected
 from osgeo import gdal, osr
 from pyproj import CRS, Transformer

@@ -8,8 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import (PALETTE, UINT16_FACTOR, dem_values, formula, gdal_pyramid_copy,
-                      rgba_values)
+from conftest import PALETTE, UINT16_FACTOR, dem_values, formula, gdal_pyramid_copy, rgba_values
 from factory import expected
 from osgeo import gdal
 from PIL import Image

@@ -18,11 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from conftest import RGB_INTERPRETATIONS
+from factory import make_raster
 from PIL import Image
 
 import geolargeimage
-from conftest import RGB_INTERPRETATIONS
-from factory import make_raster
 
 server_api = pytest.importorskip('geolargeimage.server',
                                  reason="the server extra (fastapi) is not installed")

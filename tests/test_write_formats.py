@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from osgeo import gdal
-
 from factory import expected
+from osgeo import gdal
 
 import geolargeimage
 from geolargeimage import errors

@@ -17,8 +17,14 @@ from osgeo import osr
 
 from geolargeimage import errors
 from geolargeimage.geo import crs
-from geolargeimage.geo.georef import (gcp_outline, ground_pixel_size_mm, is_georeferenced,
-                                      native_geotransform, resolution_tag_mm, spatial_ref)
+from geolargeimage.geo.georef import (
+    gcp_outline,
+    ground_pixel_size_mm,
+    is_georeferenced,
+    native_geotransform,
+    resolution_tag_mm,
+    spatial_ref,
+)
 from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.io.raster import Raster
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from osgeo import osr
 
-from geolargeimage.geo import crs
 from geolargeimage.errors import OptionsError, SourceError
+from geolargeimage.geo import crs
 
 TILE_SIZE = 256
 

@@ -24,15 +24,16 @@ import numpy as np
 from osgeo import gdal, osr
 
 from geolargeimage import config, errors
-from geolargeimage.geo import crs
-from geolargeimage.io.error_mapping import gdal_errors
-from geolargeimage.io.settings import Env, read_options
-from geolargeimage.grid import Window
 from geolargeimage.enums import Resampling
-from geolargeimage.raster_info import RasterInfo
-from geolargeimage.io.raster import OVERVIEW_MARGIN, Raster
-from geolargeimage.io.vrt import build_warped_vrt, remove_virtual
+from geolargeimage.geo import crs
 from geolargeimage.geo.tile_grid import TILE_SIZE, WorldGrid
+from geolargeimage.grid import Window, coarsest_within
+from geolargeimage.io.error_mapping import gdal_errors
+from geolargeimage.io.levels import OVERVIEW_MARGIN
+from geolargeimage.io.raster import Raster
+from geolargeimage.io.settings import Env, read_options
+from geolargeimage.io.vrt import build_warped_vrt, remove_virtual
+from geolargeimage.raster_info import RasterInfo
 
 #: World-pixel alignment of each zoom's warped VRTs (a block of that zoom).
 ALIGNMENT = TILE_SIZE
@@ -162,8 +163,9 @@ class WarpedView:
         if self._paletted or zoom >= self.grid.max_level - 1e-9 or not self._native_resolution:
             return Resampling.NEAREST
         ratio = self.grid.resolution(zoom) / self._native_resolution
-        level = max((factor for factor in self._warp_factors
-                     if factor <= ratio * (1 + OVERVIEW_MARGIN)), default=1.0)
+        # GDAL's warper takes an overview within its margin of the output's resolution.
+        level = self._warp_factors[coarsest_within(self._warp_factors,
+                                                   ratio * (1 + OVERVIEW_MARGIN))]
         return Resampling.NEAREST if ratio <= 2 * level else Resampling.AVERAGE
 
     @functools.cached_property

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from osgeo import gdal
 
 from geolargeimage import errors
+from geolargeimage.grid import Window
 from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.io.settings import Env, read_options
-from geolargeimage.grid import Window
 
 #: Most blocks decoded one by one to find the damaged ones under a failed read (local, remote).
 MAX_PROBED_BLOCKS = 1024

@@ -14,10 +14,14 @@ from pathlib import Path
 
 from osgeo import gdal
 
-from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.errors import WriteError
-from geolargeimage.io.output_files import (WRITE_FOLDER_PREFIX, check_output_path, remove_folder,
-                                           temporary_folder)
+from geolargeimage.io.error_mapping import gdal_errors
+from geolargeimage.io.output_files import (
+    WRITE_FOLDER_PREFIX,
+    check_output_path,
+    remove_folder,
+    temporary_folder,
+)
 
 #: Creation options of exported regions: tiled, lossless, large files allowed.
 CREATION_OPTIONS = ['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=LZW',

@@ -19,10 +19,10 @@ from typing import Any
 from osgeo import gdal
 
 from geolargeimage import axes
-from geolargeimage.io.error_mapping import gdal_errors
-from geolargeimage.io.settings import Env, read_options
-from geolargeimage.io.paths import is_remote
 from geolargeimage.errors import SourceError
+from geolargeimage.io.error_mapping import gdal_errors
+from geolargeimage.io.paths import is_remote
+from geolargeimage.io.settings import Env, read_options
 
 #: Metadata item of a page written by our writer: JSON {"axes": {...}, "values": {...},
 #: "units": {...}, "channel": name}.

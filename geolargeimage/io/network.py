@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from osgeo import gdal
 
+
 @dataclass
 class NetworkStats:
     """HTTP requests and bytes GDAL made inside a :func:`network_stats` block."""

@@ -14,21 +14,20 @@ import os
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 from osgeo import gdal
 
-from geolargeimage.io import blocks
 from geolargeimage import config, errors
-from geolargeimage.io.error_mapping import gdal_errors
-from geolargeimage.io.settings import Env, read_options
-from geolargeimage.grid import Window
 from geolargeimage.enums import Resampling
-from geolargeimage.io.paths import is_remote
+from geolargeimage.grid import Window
+from geolargeimage.io import blocks, sampling
+from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.io.facts import read_info
+from geolargeimage.io.levels import Level, best_level, level_window, levels_of
+from geolargeimage.io.paths import is_remote
+from geolargeimage.io.settings import Env, read_options
 from geolargeimage.io.vrt import Pyramid, build_pyramid
-
 
 _GRIORA = {
     Resampling.NEAREST: gdal.GRIORA_NearestNeighbour, Resampling.BILINEAR: gdal.GRIORA_Bilinear,
@@ -41,8 +40,6 @@ _GRIORA = {
 
 #: Warnings name the caller's line, outside the package.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: How much coarser than asked a level may be and still be read (GDAL's RasterIO rule).
-OVERVIEW_MARGIN = 0.1
 #: A warp reads a synthesized pyramid only for rasters longer than this (a zoomed-out tile of a
 #: smaller one decodes at most a few dozen blocks without one).
 WARP_PYRAMID_MIN_SIZE = 4096
@@ -50,39 +47,6 @@ WARP_PYRAMID_MIN_SIZE = 4096
 PYRAMID_MIN_TILES = 2
 #: ...and a read needs at least this much more decimation than the best stored level gives.
 PYRAMID_TRIGGER_FACTOR = 4
-#: Most blocks a statistics sample reads one by one, and the most failures among them before it
-#: gives up (a file whose blocks fail everywhere must not take minutes to say so).
-SAMPLE_MAX_BLOCKS = 256
-SAMPLE_MAX_FAILURES = 16
-#: A level with more blocks than this along an axis is sampled block by block after a failed
-#: read, not piece by piece (:func:`blocks.sample_pieces` walks every block edge).
-SAMPLE_MAX_PIECE_BLOCKS = 4096
-
-
-@dataclass(frozen=True)
-class _Level:
-    """A dataset to read from: ``path`` itself or its overview number ``overview``, and its size
-    in base pixels per pixel along x and y."""
-
-    path: str
-    overview: int | None
-    factor_x: float
-    factor_y: float
-
-
-def _levels_of(path: str, dataset: gdal.Dataset, width: int, height: int) -> list[_Level]:
-    """``dataset`` (at ``path``) and each of its overviews as levels of a ``width`` × ``height``
-    raster. Overviews of another shape are not levels of this image (GDAL takes a whole-slide
-    file's label and macro for overviews)."""
-    levels = [_Level(path, None, width / dataset.RasterXSize, height / dataset.RasterYSize)]
-    band = dataset.GetRasterBand(1)
-    for index in range(band.GetOverviewCount()):
-        overview = band.GetOverview(index)
-        level = _Level(path, index, width / overview.XSize, height / overview.YSize)
-        if abs(level.factor_x - level.factor_y) <= 0.02 * level.factor_x + 1 / min(
-                overview.XSize, overview.YSize) * level.factor_x:
-            levels.append(level)
-    return levels
 
 
 class Raster:
@@ -120,18 +84,18 @@ class Raster:
         dataset = self.dataset()
         with gdal_errors(path, 'open'):  # libtiff may only now read a damaged offset array
             self.info = read_info(path, dataset, overviews=view is None)
-            levels = [_Level(path, None, 1.0, 1.0)] if view is not None \
-                else _levels_of(path, dataset, self.info.width, self.info.height)
+            levels = [Level(path, None, 1.0, 1.0)] if view is not None \
+                else levels_of(path, dataset, self.info.width, self.info.height)
         for level_path in level_paths:
             with gdal_errors(path, 'open'):
                 page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
-            levels += _levels_of(level_path, page, self.info.width, self.info.height)
+            levels += levels_of(level_path, page, self.info.width, self.info.height)
         self._levels = sorted(levels, key=lambda level: level.factor_x)
         if view is None:
             self._check_decodes()
 
     # -- handles --------------------------------------------------------------------------------
-    def dataset(self, level: _Level | None = None) -> gdal.Dataset:
+    def dataset(self, level: Level | None = None) -> gdal.Dataset:
         """This thread's handle on the raster, or on one of its level datasets."""
         handles = self._local.__dict__.setdefault('handles', {})
         key = (self.path, None) if level is None else (level.path, level.overview)
@@ -152,7 +116,7 @@ class Raster:
     def _overview_dataset(self, path: str, index: int) -> gdal.Dataset:
         """The dataset of overview ``index``: the driver's own (GTiff, VRT), else a handle opened
         with ``OVERVIEW_LEVEL``. The parent stays referenced by this thread's handles."""
-        parent = self.dataset(_Level(path, None, 1.0, 1.0))
+        parent = self.dataset(Level(path, None, 1.0, 1.0))
         overview = parent.GetRasterBand(1).GetOverview(index).GetDataset()
         if overview is not None and overview.RasterCount == parent.RasterCount:
             return overview
@@ -206,7 +170,7 @@ class Raster:
         algorithm = _GRIORA[kernel]
         with self._reading(level, window, band_list):
             data = self.dataset(level).ReadAsArray(
-                *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
+                *level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
                 band_list=band_list, resample_alg=algorithm, interleave='pixel')
         return data.reshape(out_height, out_width, len(band_list))
 
@@ -240,28 +204,15 @@ class Raster:
             # GDAL builds no mask overviews for a VRT's mask band: the synthesized levels would
             # say every pixel is valid. The stored level's mask is decimated instead.
             factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
-            level = self._best_level(factor, [stored for stored in self._levels
-                                              if stored.path != self._pyramid.vrt_path])
+            level = best_level(self.stored_levels(), factor)
         with self._reading(level, window, [1]):
             mask = self.dataset(level).GetRasterBand(1).GetMaskBand()
-            return mask.ReadAsArray(*_level_window(window, level), buf_xsize=out_width,
+            return mask.ReadAsArray(*level_window(window, level), buf_xsize=out_width,
                                     buf_ysize=out_height)
 
     def sample(self, out_width: int, out_height: int, *, max_pixels: int) -> np.ndarray:
-        """The whole raster decimated (nearest) to at most ``out_width`` × ``out_height``, for
-        statistics: it decodes about ``max_pixels`` stored pixels at most (whole blocks), never
-        synthesizes overviews, and leaves out damaged blocks.
-
-        The read goes to the stored level (the raster, an overview or a level page) a read of
-        that size would use; when that would decode more than ``max_pixels``, to the finest
-        coarser stored level that decodes fewer; when none does, to as many whole blocks of the
-        coarsest stored level as ``max_pixels`` holds (at least one, at most
-        :data:`SAMPLE_MAX_BLOCKS`), spread evenly over it. Blocks (as declared) larger than
-        ``max_pixels`` raise :class:`~geolargeimage.errors.OutputSizeError` unread.
-
-        Returns ``(h, w, bands)`` when one read of a whole level decodes; otherwise the pieces
-        that decode, flattened into ``(1, n, bands)`` (statistics need the values, not their
-        places). Raises the read's error when no piece decodes.
+        """The whole raster decimated for statistics
+        (:func:`geolargeimage.io.sampling.sample`, which documents the rule).
 
         >>> import numpy as np
         >>> from osgeo import gdal
@@ -273,115 +224,32 @@ class Raster:
         (100, 150, 1)
         >>> _ = gdal.Unlink('/vsimem/sample.tif')
         """
-        stored = [level for level in self._levels
-                  if self._pyramid is None or level.path != self._pyramid.vrt_path]
-        factor = min(self.info.width / max(out_width, 1), self.info.height / max(out_height, 1))
-        best = self._best_level(factor, stored)
-        for level in [best, *(level for level in stored if level.factor_x > best.factor_x)]:
-            width, height = self._level_size(level)
-            size = (min(out_width, width), min(out_height, height))
-            if self._decode_cost(level, *size) <= max_pixels:
-                return self._sample_level(level, *size, max_pixels=max_pixels)
-        return self._sample_blocks(stored[-1], out_width * out_height, max_pixels)
+        return sampling.sample(self, out_width, out_height, max_pixels=max_pixels)
 
-    def _level_size(self, level: _Level) -> tuple[int, int]:
+    def stored_levels(self) -> list[Level]:
+        """The levels stored in the file (or its level pages), finest first: no synthesized
+        pyramid level."""
+        return [level for level in self._levels
+                if self._pyramid is None or level.path != self._pyramid.vrt_path]
+
+    def level_size(self, level: Level) -> tuple[int, int]:
+        """Width and height in pixels of ``level``'s dataset."""
         dataset = self.dataset(level)
         return dataset.RasterXSize, dataset.RasterYSize
 
-    def _decode_cost(self, level: _Level, out_width: int, out_height: int) -> int:
-        """Stored pixels (whole blocks) a nearest read of all of ``level`` into ``out_width`` ×
-        ``out_height`` decodes: a block column or row is touched when an output pixel falls in
-        it."""
-        width, height = self._level_size(level)
-        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
-        across, down = -(-width // block_width), -(-height // block_height)
-        # Declared block sizes: a decoder allocates and decodes whole blocks.
-        return min(across, out_width) * block_width * min(down, out_height) * block_height
-
-    def _sample_level(self, level: _Level, out_width: int, out_height: int, *,
-                      max_pixels: int) -> np.ndarray:
-        """All of ``level`` read into ``out_width`` × ``out_height`` (nearest), or, when a block
-        fails, the pieces under whole blocks that decode (:func:`blocks.sample_pieces`; for a
-        level of very many blocks, :meth:`_sample_blocks`)."""
-        window = Window(0, 0, self.info.width, self.info.height)
-        try:
-            return self._read_nearest(level, window, out_width, out_height)
-        except errors.RemoteAccessError:
-            raise
-        except errors.GDALError as exc:
-            failure = exc
-        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
-        width, height = self._level_size(level)
-        if max(width / block_width, height / block_height) > SAMPLE_MAX_PIECE_BLOCKS:
-            return self._sample_blocks(level, out_width * out_height, max_pixels)
-        pieces = []
-        for piece, piece_width, piece_height in blocks.sample_pieces(
-                self.info.width, self.info.height, out_width, out_height,
-                block_width * level.factor_x, block_height * level.factor_y):
-            try:
-                pixels = self._read_nearest(level, piece, piece_width, piece_height)
-            except errors.GDALError:
-                continue
-            pieces.append(pixels.reshape(1, -1, self.info.band_count))
-        if not pieces:
-            raise failure
-        return np.concatenate(pieces, axis=1)
-
-    def _sample_blocks(self, level: _Level, out_pixels: int, max_pixels: int) -> np.ndarray:
-        """Whole blocks of ``level``, as many as ``max_pixels`` holds (at least one, at most
-        :data:`SAMPLE_MAX_BLOCKS`), on an even grid over it, each decimated so that all hold
-        about ``out_pixels``; ``(1, n, bands)``. Damaged blocks are left out; raises the first
-        failure when none decodes (after :data:`SAMPLE_MAX_FAILURES` failures at most)."""
-        width, height = self._level_size(level)
-        block_width, block_height = self.dataset(level).GetRasterBand(1).GetBlockSize()
-        if block_width * block_height > max_pixels:
-            raise errors.OutputSizeError(
-                f'{self.path}: statistics would decode blocks of {block_width}x{block_height} '
-                f'pixels, more than config statistics_max_pixels ({max_pixels})')
-        across, down = -(-width // block_width), -(-height // block_height)
-        count = max(1, min(across * down, max_pixels // (block_width * block_height),
-                           SAMPLE_MAX_BLOCKS))
-        count_x = max(1, min(across, round(math.sqrt(count * across / down))))
-        count_y = max(1, min(down, count // count_x))
-        shrink = min(1.0, math.sqrt(out_pixels / (count_x * count_y * block_width * block_height)))
-        pieces, failures, failure = [], 0, None
-        for block_y in (int((i + 0.5) * down / count_y) for i in range(count_y)):
-            for block_x in (int((i + 0.5) * across / count_x) for i in range(count_x)):
-                col, row = block_x * block_width, block_y * block_height
-                piece_width = min(block_width, width - col)
-                piece_height = min(block_height, height - row)
-                window = Window(col * level.factor_x, row * level.factor_y,
-                                piece_width * level.factor_x, piece_height * level.factor_y)
-                try:
-                    pixels = self._read_nearest(level, window,
-                                                max(1, round(piece_width * shrink)),
-                                                max(1, round(piece_height * shrink)))
-                except errors.RemoteAccessError:
-                    raise
-                except errors.GDALError as exc:
-                    failure, failures = failure or exc, failures + 1
-                    if failures >= SAMPLE_MAX_FAILURES and not pieces:
-                        raise failure from None
-                    continue
-                pieces.append(pixels.reshape(1, -1, self.info.band_count))
-        if not pieces:
-            assert failure is not None
-            raise failure
-        return np.concatenate(pieces, axis=1)
-
-    def _read_nearest(self, level: _Level, window: Window, out_width: int,
+    def read_nearest(self, level: Level, window: Window, out_width: int,
                       out_height: int) -> np.ndarray:
         """``window`` (base pixels) of ``level`` itself, nearest, as ``(h, w, bands)``."""
         band_list = list(range(1, self.info.band_count + 1))
         with self._reading(level, window, band_list):
             data = self.dataset(level).ReadAsArray(
-                *_level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
+                *level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
                 band_list=band_list, resample_alg=gdal.GRIORA_NearestNeighbour,
                 interleave='pixel')
         return data.reshape(out_height, out_width, len(band_list))
 
     @contextlib.contextmanager
-    def _reading(self, level: _Level, window: Window, band_list: list[int]) -> Iterator[None]:
+    def _reading(self, level: Level, window: Window, band_list: list[int]) -> Iterator[None]:
         """One read of ``window`` (base pixels) from ``level``: GDAL's errors become ours, and a
         failed read drops this thread's handles and names the damaged blocks.
 
@@ -401,7 +269,7 @@ class Raster:
                 raise
             raise named from exc
 
-    def _damage_error(self, level: _Level, window: Window, band_list: list[int],
+    def _damage_error(self, level: Level, window: Window, band_list: list[int],
                       failure: errors.GDALError) -> errors.CorruptDataError | None:
         """The error naming the damaged blocks of ``level`` under ``window``, or None."""
         damaged = self._damaged_blocks(level, window, band_list)
@@ -417,21 +285,21 @@ class Raster:
         it, in the level GDAL reads at that size or at full resolution; None when none is."""
         factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
         bands = list(range(1, self.info.band_count + 1))
-        for level in dict.fromkeys([self._best_level(factor), self._levels[0]]):
+        for level in dict.fromkeys([best_level(self._levels, factor), self._levels[0]]):
             named = self._damage_error(level, window, bands, failure)
             if named is not None:
                 return named
         return None
 
-    def _damaged_blocks(self, level: _Level, window: Window, band_list: list[int]) -> list[str]:
+    def _damaged_blocks(self, level: Level, window: Window, band_list: list[int]) -> list[str]:
         """The blocks of ``level`` under ``window`` (base pixels) that do not decode
         (:func:`geolargeimage.io.blocks.damaged_blocks`)."""
         return blocks.damaged_blocks(
             self.path, level_path=level.path, overview=level.overview,
-            open_options=self._options(level.path), window=_level_window(window, level),
+            open_options=self._options(level.path), window=level_window(window, level),
             bands=band_list, remote=self.remote)
 
-    def _level_name(self, level: _Level) -> str:
+    def _level_name(self, level: Level) -> str:
         """'the full-resolution image', 'overview 2 (250x175)' or a level page's path."""
         size = (round(self.info.width / level.factor_x), round(self.info.height / level.factor_y))
         return blocks.level_name(self.path, level.path, level.overview, size)
@@ -454,7 +322,7 @@ class Raster:
         return Resampling.NEAREST if masked else Resampling.CUBIC
 
     # -- levels ---------------------------------------------------------------------------------
-    def _level_for(self, window: Window, out_width: int, out_height: int) -> _Level:
+    def _level_for(self, window: Window, out_width: int, out_height: int) -> Level:
         """The coarsest level that still has the resolution the read needs (synthesizing a
         pyramid first when the best stored level is far too fine).
 
@@ -463,13 +331,13 @@ class Raster:
         of its pixels, and otherwise raises :class:`~geolargeimage.errors.OutputSizeError`
         at once rather than decoding for minutes."""
         factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
-        best = self._best_level(factor)
+        best = best_level(self._levels, factor)
         if factor >= PYRAMID_TRIGGER_FACTOR * best.factor_x and self._needs_pyramid():
             if self._too_large_to_synthesize():
                 self._check_direct_read(best, window, out_width, out_height)
                 return best
             self._build_pyramid()
-            best = self._best_level(factor)
+            best = best_level(self._levels, factor)
         return best
 
     def _too_large_to_synthesize(self) -> bool:
@@ -483,7 +351,7 @@ class Raster:
         return (round(self.info.width / coarsest.factor_x),
                 round(self.info.height / coarsest.factor_y))
 
-    def _check_direct_read(self, level: _Level, window: Window, out_width: int,
+    def _check_direct_read(self, level: Level, window: Window, out_width: int,
                            out_height: int) -> None:
         """Raise OutputSizeError when a read of ``window`` would decode more than config
         ``max_output_pixels`` pixels of ``level`` (a raster too large to synthesize overviews
@@ -507,17 +375,6 @@ class Raster:
                 f'{self.path} has no overviews coarser than {width}x{height} and is larger than '
                 f'config pyramid_max_pixels: coarse reads decode the stored pixels (add overviews '
                 'to the file, e.g. as a COG)'), skip_file_prefixes=(PACKAGE_DIR,))
-
-    def _best_level(self, factor: float, levels: list[_Level] | None = None) -> _Level:
-        """The coarsest level (of ``levels``, by default all) at most ``factor`` (+ GDAL's own 0.1
-        margin: a 3.9× read uses the 4× overview, as ``RasterIO`` would) times smaller than the
-        raster."""
-        levels = self._levels if levels is None else levels
-        best = levels[0]
-        for level in levels:
-            if max(level.factor_x, level.factor_y) <= factor + OVERVIEW_MARGIN:
-                best = level
-        return best
 
     def warp_source(self) -> str:
         """The path a warp should read: the raster, or, when it is longer than
@@ -584,7 +441,7 @@ class Raster:
                     f'stored level ({exc})'), skip_file_prefixes=(PACKAGE_DIR,))
                 return
             with gdal_errors(self.path, 'open'):
-                levels = _levels_of(pyramid.vrt_path, gdal.Open(pyramid.vrt_path),
+                levels = levels_of(pyramid.vrt_path, gdal.Open(pyramid.vrt_path),
                                     self.info.width, self.info.height)
             self._levels = sorted([*self._levels, *levels[1:]], key=lambda level: level.factor_x)
             self._pyramid = pyramid
@@ -613,8 +470,3 @@ class Raster:
         assert failure is not None
         raise failure
 
-
-def _level_window(window: Window, level: _Level) -> tuple[float, float, float, float]:
-    """``window`` in the pixels of ``level``."""
-    return (window.col_off / level.factor_x, window.row_off / level.factor_y,
-            window.width / level.factor_x, window.height / level.factor_y)

@@ -8,12 +8,12 @@ few small blocks instead of the whole image every time.
 
 from __future__ import annotations
 
-from pathlib import Path
-from xml.sax.saxutils import escape
 import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 from osgeo import gdal, gdal_array

@@ -12,8 +12,8 @@ statistics that ``'auto'``/``'min'``/``'max'`` limits need are
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace

@@ -16,8 +16,17 @@ import numpy as np
 
 from geolargeimage.errors import OptionsError
 from geolargeimage.picture.band_stats import BandStats
-from geolargeimage.picture.style import (BLACK_WHITE, BandStyle, Composite, OutputDtype, Scheme,
-                                         Style, band_index, check_frame, entry_frame)
+from geolargeimage.picture.style import (
+    BLACK_WHITE,
+    BandStyle,
+    Composite,
+    OutputDtype,
+    Scheme,
+    Style,
+    band_index,
+    check_frame,
+    entry_frame,
+)
 
 __all__ = ['apply_style', 'resolve_limits', 'to_uint8']
 

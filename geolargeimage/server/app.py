@@ -25,12 +25,19 @@ from fastapi.responses import JSONResponse, Response
 
 import geolargeimage
 from geolargeimage import errors
-from geolargeimage.geo.crs import crs_text_kind, set_network
 from geolargeimage.enums import Units
+from geolargeimage.geo.crs import crs_text_kind, set_network
 from geolargeimage.picture.palettes import palette_names
-
-from geolargeimage.server.catalog import (EXTENSIONS, PIXEL, Catalog, ServedFile, etag,
-                                          etag_matches, jsonable, request_style)
+from geolargeimage.server.catalog import (
+    EXTENSIONS,
+    PIXEL,
+    Catalog,
+    ServedFile,
+    etag,
+    etag_matches,
+    jsonable,
+    request_style,
+)
 
 #: The viewer's own files, served from this package.
 HERE = Path(__file__).resolve().parent

@@ -19,8 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import geolargeimage
-from geolargeimage import errors
-from geolargeimage import TileSource
+from geolargeimage import TileSource, errors
 
 logger = logging.getLogger('geolargeimage.server')
 

@@ -31,8 +31,15 @@ from geolargeimage.io.paths import is_virtual, to_gdal_path
 from geolargeimage.io.raster import Raster
 from geolargeimage.level_grid import LevelGrid
 from geolargeimage.magnification import level_for_magnification, magnification_for_level
-from geolargeimage.options import (ITERATOR_DEFAULTS, EncodeOptions, OpenOptions, RegionRequest,
-                                   RegionSpec, TilingSpec, parse_tile_position)
+from geolargeimage.options import (
+    ITERATOR_DEFAULTS,
+    EncodeOptions,
+    OpenOptions,
+    RegionRequest,
+    RegionSpec,
+    TilingSpec,
+    parse_tile_position,
+)
 from geolargeimage.picture.encode import ImageBytes, encode_pixels, to_pil
 from geolargeimage.regions import RegionPlan
 from geolargeimage.source.delivery import PassThrough, deliver, pad

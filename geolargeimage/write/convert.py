@@ -33,14 +33,26 @@ from tqdm import tqdm
 
 from geolargeimage import errors
 from geolargeimage.io.error_mapping import error_class
-from geolargeimage.io.settings import Env
 from geolargeimage.io.layout import discover
+from geolargeimage.io.output_files import (
+    WRITE_FOLDER_PREFIX,
+    check_output_path,
+    remove_folder,
+    temporary_folder,
+)
 from geolargeimage.io.paths import is_virtual, to_gdal_path
-from geolargeimage.io.output_files import (WRITE_FOLDER_PREFIX, check_output_path, remove_folder,
-                                           temporary_folder)
-from geolargeimage.write.options import (BIGTIFF_BYTES, PROGRESS_DELAY, WRITE_CACHE_BYTES,
-                                         Compression, OutputPlan, OverviewResampling, WriteOptions,
-                                         overview_factors, plan_output)
+from geolargeimage.io.settings import Env
+from geolargeimage.write.options import (
+    BIGTIFF_BYTES,
+    PROGRESS_DELAY,
+    WRITE_CACHE_BYTES,
+    Compression,
+    OutputPlan,
+    OverviewResampling,
+    WriteOptions,
+    overview_factors,
+    plan_output,
+)
 
 
 # -- progress -------------------------------------------------------------------------------------
@@ -377,7 +389,9 @@ def validateCOG(path: str | os.PathLike) -> COGValidation:
     (False, False, 'The offset of the first block of overview of index 1 should be after ...')
     """
     from osgeo_utils.samples.validate_cloud_optimized_geotiff import (
-        ValidateCloudOptimizedGeoTIFFException, validate)
+        ValidateCloudOptimizedGeoTIFFException,
+        validate,
+    )
     gdal_path = to_gdal_path(path)
     if not is_virtual(gdal_path) and not os.path.exists(gdal_path):
         raise errors.SourceNotFoundError(os.fspath(path))

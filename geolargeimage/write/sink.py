@@ -31,15 +31,19 @@ import numpy as np
 from geolargeimage import axes as axes_module
 from geolargeimage import errors
 from geolargeimage.constants import TILE_FORMAT_IMAGE
+from geolargeimage.geo.crs import parse_crs
+from geolargeimage.grid import level_count
+from geolargeimage.io.layout import FRAME_METADATA_KEY
+from geolargeimage.io.output_files import (
+    SINK_FOLDER_PREFIX,
+    check_output_path,
+    remove_folder,
+    temporary_folder,
+)
+from geolargeimage.source.tile_source import TileSource
+from geolargeimage.write import tile_values as checks
 from geolargeimage.write.convert import WriteOptions, write_errors, write_raster
 from geolargeimage.write.spill import SPILL_BLOCK, SPILL_READ_CONFIG, Spill, save_image
-from geolargeimage.io.output_files import (SINK_FOLDER_PREFIX, check_output_path, remove_folder,
-                                           temporary_folder)
-from geolargeimage.geo.crs import parse_crs
-from geolargeimage.io.layout import FRAME_METADATA_KEY
-from geolargeimage.grid import level_count
-from geolargeimage.write import tile_values as checks
-from geolargeimage.source.tile_source import TileSource
 
 #: GDAL metadata item of the first page holding additionalMetadata (JSON).
 EXTRA_METADATA_KEY = 'GEOLARGEIMAGE_METADATA'

@@ -28,9 +28,9 @@ import numpy as np
 from osgeo import gdal, gdal_array, osr
 
 from geolargeimage import errors
-from geolargeimage.write.convert import write_errors
 from geolargeimage.io.settings import Env
 from geolargeimage.io.vrt import mosaic_xml
+from geolargeimage.write.convert import write_errors
 
 #: Side of the spill's chunk files in pixels (a multiple of SPILL_BLOCK).
 CHUNK_SIZE = 4096
