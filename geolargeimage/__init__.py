@@ -35,7 +35,8 @@ from geolargeimage.io.settings import Env, clear_path_options, set_path_options
 from geolargeimage.picture.encode import ImageBytes
 from geolargeimage.source.opening import canRead, getTileSource, open
 from geolargeimage.source.tile_source import TileSource
-from geolargeimage.write.convert import COGValidation, convert, validateCOG
+from geolargeimage.write.cog_validation import COGValidation, validateCOG
+from geolargeimage.write.convert import convert
 from geolargeimage.write.sink import ImageSink, new
 
 __version__ = '0.1.0'

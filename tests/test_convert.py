@@ -23,7 +23,8 @@ from osgeo import gdal
 import geolargeimage
 from geolargeimage import errors
 
-convert_module = importlib.import_module('geolargeimage.write.convert')
+writer_module = importlib.import_module('geolargeimage.write.raster_writer')
+progress_module = importlib.import_module('geolargeimage.write.progress')
 
 
 def pixels_of(path, page: int | None = None) -> np.ndarray:
@@ -190,7 +191,7 @@ def test_no_overwrite_and_failure_keep_the_old_file(tmp_path, rgb_tiled, monkeyp
 
     def full_disk(*args, **kwargs):
         raise RuntimeError('TIFFAppendToStrip:Write error at scanline 0: No space left on device')
-    monkeypatch.setattr(convert_module.gdal, 'Translate', full_disk)
+    monkeypatch.setattr(writer_module.gdal, 'Translate', full_disk)
     with pytest.raises(errors.WriteError, match='No space left'):
         geolargeimage.convert(rgb_tiled, target, cog=True)
     assert target.read_bytes() == b'old'
@@ -200,8 +201,8 @@ def test_no_overwrite_and_failure_keep_the_old_file(tmp_path, rgb_tiled, monkeyp
 def test_progress_bar_only_on_a_terminal(tmp_path, rgb_tiled, capsys, monkeypatch):
     geolargeimage.convert(rgb_tiled, tmp_path / 'a.tif')  # stderr is not a terminal here
     assert capsys.readouterr().err == ''
-    monkeypatch.setattr(convert_module, 'PROGRESS_DELAY', 0)
-    monkeypatch.setattr(type(convert_module.sys.stderr), 'isatty', lambda stream: True,
+    monkeypatch.setattr(progress_module, 'PROGRESS_DELAY', 0)
+    monkeypatch.setattr(type(progress_module.sys.stderr), 'isatty', lambda stream: True,
                         raising=False)
     geolargeimage.convert(rgb_tiled, tmp_path / 'b.tif', progress=False)
     assert capsys.readouterr().err == ''

@@ -20,7 +20,8 @@ from PIL import Image
 import geolargeimage
 from geolargeimage import errors
 
-convert_module = importlib.import_module('geolargeimage.write.convert')
+writer_module = importlib.import_module('geolargeimage.write.raster_writer')
+progress_module = importlib.import_module('geolargeimage.write.progress')
 spill_module = importlib.import_module('geolargeimage.write.spill')
 
 
@@ -470,7 +471,7 @@ def test_failure_mid_write_leaves_the_old_file(sink_and_old_file, monkeypatch):
         translate(destination, source, **{k: v for k, v in kwargs.items() if k != 'callback'})
         raise RuntimeError(f'{destination}: Free disk space available is 0 bytes, whereas '
                            '1000 are at least necessary. No space left on device')
-    monkeypatch.setattr(convert_module.gdal, 'Translate', failing)
+    monkeypatch.setattr(writer_module.gdal, 'Translate', failing)
     with pytest.raises(errors.WriteError, match='No space left'):
         sink.write(target)
     assert target.read_bytes() == b'the previous file'
@@ -486,7 +487,7 @@ def test_interrupted_write_leaves_the_old_file(sink_and_old_file, monkeypatch):
         if bar.n + amount > 50:
             raise KeyboardInterrupt
         bar.n += amount
-    monkeypatch.setattr(convert_module.tqdm, 'update', interrupt)
+    monkeypatch.setattr(progress_module.tqdm, 'update', interrupt)
     with pytest.raises(KeyboardInterrupt):
         sink.write(target, cog=True)
     assert target.read_bytes() == b'the previous file'

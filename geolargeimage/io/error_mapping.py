@@ -7,8 +7,9 @@ call.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from osgeo import gdal
 
@@ -145,3 +146,24 @@ def _remote_error(path: str, gdal_path: str, action: str, message: str,
             'connection failed' if transport else 'failed'))
         return errors.RemoteAccessError(f'Cannot {action} {path}: {what} ({detail})')
     return cls(f'Cannot {action} {path}: {message}')
+
+
+@contextlib.contextmanager
+def write_errors(target: str | os.PathLike,
+                 interrupted: Callable[[], None] | None = None) -> Iterator[None]:
+    """Turn GDAL's ``RuntimeError`` and OS errors into :class:`WriteError` naming ``target``
+    (a source that cannot be read keeps its reading class, e.g. CorruptDataError). ``interrupted``
+    raises an exception a progress callback kept (an interrupt) instead, if there is one."""
+    try:
+        with gdal.quiet_errors():
+            yield
+    except errors.GeoLargeImageError:
+        raise
+    except (RuntimeError, OSError) as exc:
+        if interrupted is not None:
+            interrupted()
+        message = str(exc).strip() or gdal.GetLastErrorMsg()
+        cls = error_class(message) if isinstance(exc, RuntimeError) else errors.WriteError
+        if cls in (errors.CorruptDataError, errors.RemoteAccessError):
+            raise cls(f'Cannot read while writing {target}: {message}') from exc
+        raise errors.WriteError(f'Cannot write {target}: {message}') from exc

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from osgeo import gdal
 
 from geolargeimage.errors import WriteError
 from geolargeimage.io.error_mapping import gdal_errors
-from geolargeimage.io.output_files import (
-    WRITE_FOLDER_PREFIX,
-    check_output_path,
-    remove_folder,
-    temporary_folder,
-)
+from geolargeimage.io.output_files import atomic_output, check_output_path
 
 #: Creation options of exported regions: tiled, lossless, large files allowed.
 CREATION_OPTIONS = ['TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=LZW',
@@ -42,25 +38,16 @@ def target_path(path: str | os.PathLike | None) -> Path:
     return target
 
 
-def _write_atomically(target: Path, write) -> Path:
-    """Run ``write`` on a temporary path, in a folder of its own beside ``target`` (removed
-    afterwards, on every path; those left by killed writes go first), then rename it into
-    place."""
-    try:
-        scratch = temporary_folder(target.parent, WRITE_FOLDER_PREFIX.format(name=target.name))
-    except OSError as exc:
-        raise WriteError(f'Cannot write {target}: cannot make a temporary folder in '
-                         f'{target.parent}: {exc.strerror or exc}') from exc
-    try:
-        temporary = scratch / target.name
-        write(str(temporary))
-        os.replace(temporary, target)
-    except (RuntimeError, OSError) as exc:
-        if isinstance(exc, WriteError):
-            raise
-        raise WriteError(f'Cannot write {target}: {exc}') from exc
-    finally:
-        remove_folder(scratch)
+def _write_atomically(target: Path, write: Callable[[str], None]) -> Path:
+    """Run ``write`` on the temporary path of :func:`atomic_output`; its failure is a
+    WriteError naming ``target``."""
+    with atomic_output(target) as temporary:
+        try:
+            write(temporary)
+        except (RuntimeError, OSError) as exc:
+            if isinstance(exc, WriteError):
+                raise
+            raise WriteError(f'Cannot write {target}: {exc}') from exc
     return target
 
 

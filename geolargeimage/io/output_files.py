@@ -5,6 +5,7 @@ and removes afterwards, with the stale ones that killed writes left behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -12,12 +13,14 @@ import socket
 import time
 import uuid
 import warnings
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path, PurePath
 
 from osgeo import gdal
 
 from geolargeimage import errors
+from geolargeimage.io.paths import is_virtual
 
 #: GDAL drivers the writers write with (both make TIFF files).
 OUTPUT_DRIVERS = ('GTiff', 'COG')
@@ -164,3 +167,59 @@ def _running(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# -- atomic output --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def atomic_output(target: str | os.PathLike, *, overwrite: bool = True) -> Iterator[str]:
+    """Yield a temporary path, in a folder of its own beside ``target``
+    (``.<target name>.geolargeimage-<host>-<pid>-<token>``, :func:`temporary_folder`); when the
+    block succeeds the file becomes ``target`` (``os.replace``, or ``os.link`` when overwriting
+    is not allowed, so a file that appeared meanwhile is not replaced either). The folder, with
+    whatever else the write put there (staging VRTs and overviews, GDAL's ``.ovr.tmp``), is
+    removed afterwards, on success and on every error; on failure the previous target, if any,
+    is untouched. Folders left by killed writes in that folder are removed first.
+    """
+    target = Path(target)
+    if is_virtual(str(target)) or '://' in str(target):
+        raise errors.OptionsError(f'Cannot write {target}: writers write local files only')
+    if not overwrite and target.exists():
+        raise _exists(target)
+    folder = target.parent
+    if not folder.is_dir():
+        raise errors.WriteError(f'Cannot write {target}: {folder} is not a folder')
+    try:
+        scratch = temporary_folder(folder, WRITE_FOLDER_PREFIX.format(name=target.name))
+    except OSError as exc:
+        raise errors.WriteError(f'Cannot write {target}: cannot make a temporary folder in '
+                                f'{folder}: {exc.strerror or exc}') from exc
+    try:
+        yield str(scratch / target.name)
+        _commit(scratch / target.name, target, overwrite)
+    finally:
+        remove_folder(scratch)
+
+
+def _exists(target: Path) -> errors.WriteError:
+    return errors.WriteError(f'Output path exists and overwriteAllowed is False: {target}')
+
+
+def _commit(temporary: Path, target: Path, overwrite: bool) -> None:
+    try:
+        if overwrite:
+            os.replace(temporary, target)
+            return
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            raise _exists(target) from None
+        except OSError:  # no hard links on this file system: check, then rename
+            if target.exists():
+                raise _exists(target) from None
+            os.replace(temporary, target)
+            return
+        os.unlink(temporary)
+    except errors.WriteError:
+        raise
+    except OSError as exc:
+        raise errors.WriteError(f'Cannot write {target}: {exc.strerror or exc}') from exc

@@ -17,6 +17,7 @@ from osgeo import gdal
 
 from geolargeimage import errors
 from geolargeimage.enums import ChoiceEnum
+from geolargeimage.options import parse_keywords
 
 #: Smallest and largest tile (block) side of written files; GDAL wants multiples of 16.
 MIN_TILE_SIZE, MAX_TILE_SIZE = 16, 4096
@@ -111,6 +112,13 @@ class OverviewResampling(ChoiceEnum):
         return super().parse(getattr(value, 'name', value))  # type: ignore[return-value]
 
 
+#: Every write option (large_image's ``write`` arguments plus ours) and its default.
+WRITE_DEFAULTS: Mapping[str, Any] = {
+    'lossy': True, 'alpha': True, 'overwriteAllowed': True, 'resample': None, 'cog': False,
+    'compression': None, 'quality': DEFAULT_QUALITY, 'tileSize': 256, 'overviews': True,
+    'progress': True, 'creationOptions': None}
+
+
 @dataclass(frozen=True)
 class WriteOptions:
     """How a raster is written (large_image's ``write`` arguments plus ours), parsed once.
@@ -133,35 +141,36 @@ class WriteOptions:
     creation_options: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def parse(cls, *, lossy: object = True, alpha: object = True,
-              overwriteAllowed: object = True, resample: object = None, cog: object = False,
-              compression: object = None, quality: object = DEFAULT_QUALITY,
-              tileSize: object = 256, overviews: object = True, progress: object = True,
-              creationOptions: Mapping[str, Any] | Sequence[str] | None = None) -> WriteOptions:
-        """Check every argument; raise OptionsError naming the bad one.
+    def parse(cls, keywords: Mapping[str, Any] | None = None, *,
+              what: str = 'write') -> WriteOptions:
+        """The options of ``keywords`` (large_image's names, :data:`WRITE_DEFAULTS`' keys, with
+        their defaults there); OptionsError naming an unknown keyword or a bad value.
 
-        >>> WriteOptions.parse(compression='zstd', tileSize=512).compression
+        >>> WriteOptions.parse({'compression': 'zstd', 'tileSize': 512}).compression
         <Compression.ZSTD: 'ZSTD'>
-        >>> WriteOptions.parse(tileSize=100)
+        >>> WriteOptions.parse({'tileSize': 100})
         Traceback (most recent call last):
           ...
         geolargeimage.errors.OptionsError: tileSize must be a multiple of 16 ... not 100
         """
-        size = tileSize
+        given = parse_keywords(what, keywords, WRITE_DEFAULTS, kind='option')
+        size, quality = given['tileSize'], given['quality']
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) \
                 or not MIN_TILE_SIZE <= size <= MAX_TILE_SIZE or size % 16:
             raise errors.OptionsError(f'tileSize must be a multiple of 16 from {MIN_TILE_SIZE} '
-                                      f'to {MAX_TILE_SIZE}, not {tileSize!r}')
+                                      f'to {MAX_TILE_SIZE}, not {size!r}')
         if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) \
                 or not 1 <= quality <= 100:
             raise errors.OptionsError(f'quality must be an integer from 1 to 100, not {quality!r}')
+        compression, resample = given['compression'], given['resample']
         return cls(
-            cog=bool(cog), lossy=bool(lossy),
+            cog=bool(given['cog']), lossy=bool(given['lossy']),
             compression=None if compression is None else Compression.parse(compression),
             quality=int(quality), tile_size=int(size),
             resampling=None if resample is None else OverviewResampling.parse(resample),
-            overviews=bool(overviews), alpha=bool(alpha), overwrite=bool(overwriteAllowed),
-            progress=bool(progress), creation_options=_option_pairs(creationOptions))
+            overviews=bool(given['overviews']), alpha=bool(given['alpha']),
+            overwrite=bool(given['overwriteAllowed']), progress=bool(given['progress']),
+            creation_options=_option_pairs(given['creationOptions']))
 
     @property
     def driver(self) -> str:
@@ -257,10 +266,10 @@ def plan_output(options: WriteOptions, dtype: np.dtype, band_count: int, *,
     """Choose compression, predictor and creation options for pixels of ``dtype`` in
     ``band_count`` bands; user creation options override ours and are checked.
 
-    >>> plan = plan_output(WriteOptions.parse(lossy=False), np.dtype('float32'), 1)
+    >>> plan = plan_output(WriteOptions.parse({'lossy': False}), np.dtype('float32'), 1)
     >>> plan.compression.value, plan.creation_options['PREDICTOR']
     ('DEFLATE', '3')
-    >>> plan_output(WriteOptions.parse(cog=True), np.dtype('uint8'), 3).option_list[:3]
+    >>> plan_output(WriteOptions.parse({'cog': True}), np.dtype('uint8'), 3).option_list[:3]
     ['BLOCKSIZE=256', 'BIGTIFF=IF_SAFER', 'NUM_THREADS=ALL_CPUS']
     """
     compression = options.compression

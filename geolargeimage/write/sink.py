@@ -9,49 +9,62 @@ sink reads like any source (``getRegion``, ``getTile``, ``getMetadata``, ... thr
 :class:`~geolargeimage.source.tile_source.TileSource` on that mosaic, rebuilt after the next
 ``addTile``), and
 ``write`` turns the mosaics into a tiled GeoTIFF, a multi-page GeoTIFF or a COG
-(:func:`geolargeimage.write.convert.write_raster`).
+(:func:`geolargeimage.write.raster_writer.write_raster`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import os
 import tempfile
 import threading
 import warnings
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from geolargeimage import axes as axes_module
 from geolargeimage import errors
+from geolargeimage.axes import axes_to_frame, frame_to_axes
 from geolargeimage.constants import TILE_FORMAT_IMAGE
-from geolargeimage.geo.crs import parse_crs
 from geolargeimage.grid import level_count
-from geolargeimage.io.layout import FRAME_METADATA_KEY
+from geolargeimage.io.error_mapping import write_errors
 from geolargeimage.io.output_files import (
     SINK_FOLDER_PREFIX,
     check_output_path,
     remove_folder,
     temporary_folder,
 )
+from geolargeimage.options import parse_keywords
 from geolargeimage.source.tile_source import TileSource
-from geolargeimage.write import tile_values as checks
-from geolargeimage.write.convert import WriteOptions, write_errors, write_raster
+from geolargeimage.write.frame_table import FrameTable
+from geolargeimage.write.options import WriteOptions
+from geolargeimage.write.page_tags import checked_georeference, page_metadata
+from geolargeimage.write.raster_writer import write_raster
 from geolargeimage.write.spill import SPILL_BLOCK, SPILL_READ_CONFIG, Spill, save_image
+from geolargeimage.write.tile_values import (
+    affine_coefficients,
+    as_mask,
+    as_pixels,
+    axis_name,
+    axis_placement,
+    axis_units,
+    cast_lossless,
+    crs_string,
+    frame_key,
+    gcp_points,
+    json_serialisable,
+    pixel_offset,
+    positive_number,
+    string_list,
+    string_value,
+)
 
-#: GDAL metadata item of the first page holding additionalMetadata (JSON).
-EXTRA_METADATA_KEY = 'GEOLARGEIMAGE_METADATA'
 _SINK_PROPERTIES = ('mm_x', 'mm_y', 'imageDescription', 'additionalMetadata', 'channelNames',
                     'frameValues', 'frameAxes', 'frameUnits', 'projection', 'gcps',
                     'geotransform')
-_WRITE_OPTIONS = ('cog', 'compression', 'quality', 'tileSize', 'overviews', 'progress',
-                  'creationOptions')
 
 
 def _setting(name: str, parse: Any, doc: str) -> property:
@@ -93,10 +106,9 @@ class ImageSink:
     """
 
     def __init__(self, **options: Any):
-        unknown = sorted(set(options) - set(_SINK_PROPERTIES) - {'tempdir'})
-        if unknown:
-            raise errors.OptionsError(f'Unknown option(s) {", ".join(unknown)}; valid options: '
-                                      f'{", ".join((*_SINK_PROPERTIES, "tempdir"))}')
+        options = {name: value for name, value in parse_keywords(
+            'sink', options, dict.fromkeys((*_SINK_PROPERTIES, 'tempdir')),
+            kind='option').items() if name in options}
         self._lock = threading.RLock()
         self._tempdir = options.pop('tempdir', None)
         self._state = _State()
@@ -104,9 +116,7 @@ class ImageSink:
         self.sizeX = self.sizeY = 0
         self._dtype: np.dtype | None = None
         self._bands = 0
-        self._axis_counts: dict[str, int] = {}
-        self._axis_values: dict[str, dict[int, Any]] = {}
-        self._value_array: np.ndarray | None = None
+        self._frames = FrameTable()
         self._settings: dict[str, Any] = {}
         for name, value in options.items():
             setattr(self, name, value)
@@ -142,21 +152,18 @@ class ImageSink:
         ``<axis>_value=`` gives the real value at that index (``z_value=3.2``). The first tile
         fixes the dtype (later tiles are cast when that loses nothing) and the band count.
         """
-        pixels = checks.as_pixels(tile, axes)
-        col, row = checks.offset('x', x), checks.offset('y', y)
-        keep = checks.as_mask(mask, pixels.shape[:2])
-        positions, values = checks.placement(kwargs)
+        pixels = as_pixels(tile, axes)
+        col, row = pixel_offset('x', x), pixel_offset('y', y)
+        keep = as_mask(mask, pixels.shape[:2])
+        positions, values = axis_placement(kwargs)
         if not pixels.shape[0] or not pixels.shape[1]:
             return
         with self._lock:
             self._check_open()
             pixels = self._conform(pixels)
-            key = checks.frame_key(positions)
+            key = frame_key(positions)
             self._spill().write(key, pixels, col, row, keep)  # (WriteError on a full disk)
-            for axis, position in positions.items():
-                self._axis_counts[axis] = max(self._axis_counts.get(axis, 0), position + 1)
-            for axis, value in values.items():
-                self._axis_values.setdefault(axis, {})[positions[axis]] = value
+            self._frames.add(positions, values)
             self.sizeX = max(self.sizeX, col + pixels.shape[1])
             self.sizeY = max(self.sizeY, row + pixels.shape[0])
             self._state.invalidate()
@@ -164,7 +171,7 @@ class ImageSink:
     def addAssociatedImage(self, image: Any, imageKey: str | None = None) -> None:
         """Store a small image (label, macro, ...) beside the main one; written as a page of
         its own (GeoTIFF only). ``imageKey`` defaults to ``image_<n>``."""
-        pixels = checks.as_pixels(image, None)
+        pixels = as_pixels(image, None)
         with self._lock:
             self._check_open()
             key = imageKey if imageKey is not None else \
@@ -208,7 +215,7 @@ class ImageSink:
         if pixels.shape[2] != self._bands:
             raise errors.OptionsError(f'The tile has {pixels.shape[2]} band(s); this image has '
                                       f'{self._bands} (fixed by the first tile)')
-        return checks.cast(pixels, self._dtype)
+        return cast_lossless(pixels, self._dtype)
 
     # -- properties -----------------------------------------------------------------------------
     @property
@@ -233,164 +240,83 @@ class ImageSink:
 
     @property
     def frames(self) -> int:
-        return len(self._frame_positions())
+        return len(self._frames.positions())
 
-    mm_x = _setting('mm_x', lambda v: checks.positive('mm_x', v), 'Pixel width in millimetres.')
-    mm_y = _setting('mm_y', lambda v: checks.positive('mm_y', v), 'Pixel height in millimetres.')
+    mm_x = _setting('mm_x', lambda v: positive_number('mm_x', v), 'Pixel width in millimetres.')
+    mm_y = _setting('mm_y', lambda v: positive_number('mm_y', v), 'Pixel height in millimetres.')
     imageDescription = _setting(
-        'imageDescription', lambda v: checks.text('imageDescription', v),
+        'imageDescription', lambda v: string_value('imageDescription', v),
         'The TIFF ImageDescription of the first page.')
     additionalMetadata = _setting(
-        'additionalMetadata', lambda v: checks.json_value('additionalMetadata', v),
+        'additionalMetadata', lambda v: json_serialisable('additionalMetadata', v),
         'JSON-serialisable data, stored as GEOLARGEIMAGE_METADATA.')
-    channelNames = _setting('channelNames', lambda v: checks.names('channelNames', v),
+    channelNames = _setting('channelNames', lambda v: string_list('channelNames', v),
                             "Names of the 'c' axis positions, else of the bands.")
-    frameUnits = _setting('frameUnits', lambda v: checks.units(v),
+    frameUnits = _setting('frameUnits', axis_units,
                           'Units of frame axes, e.g. {"z": "um"}.')
-    frameAxes = _setting('frameAxes', lambda v: [checks.axis_name(a) for a in v],
-                         'The axes of an array-valued frameValues, in its order.')
-    projection = _setting('projection', lambda v: checks.crs_text(v),
+    projection = _setting('projection', crs_string,
                           'The CRS of gcps or geotransform (any string parse_crs reads).')
-    gcps = _setting('gcps', lambda v: checks.gcps(v),
+    gcps = _setting('gcps', gcp_points,
                     'Ground control points: (proj_x, proj_y, pixel_x, pixel_y) tuples.')
-    geotransform = _setting('geotransform', lambda v: checks.geotransform(v),
+    geotransform = _setting('geotransform', affine_coefficients,
                             "GDAL's six affine coefficients, pixel → projection coordinates.")
 
     @property
     def frameValues(self) -> Any:
         """Real values of axis positions: ``{axis: [value at index 0, 1, …]}``, or large_image's
         array of shape ``(len per frameAxes…, len(frameAxes))``."""
-        if self._value_array is not None:
-            return self._value_array
-        return {axis: [table.get(i) for i in range(max(table) + 1)]
-                for axis, table in self._axis_values.items() if table}
+        return self._frames.values
 
     @frameValues.setter
     def frameValues(self, value: Any) -> None:
-        if value is None or isinstance(value, Mapping):
-            self._axis_values = {
-                checks.axis_name(axis): {i: checks.json_scalar(v) for i, v in enumerate(vals)}
-                for axis, vals in (value or {}).items()}
-            self._value_array = None
-            return
-        array = np.asarray(value)
-        if array.ndim < 2:
-            raise errors.OptionsError('frameValues must be a dict of lists per axis or an array '
-                                      'of shape (len per axis…, number of axes)')
-        self._value_array = array
+        self._frames.values = value
+
+    @property
+    def frameAxes(self) -> list[str] | None:
+        """The axes of an array-valued frameValues, in its order."""
+        return self._frames.frame_axes
+
+    @frameAxes.setter
+    def frameAxes(self, value: Any) -> None:
+        self._frames.frame_axes = None if value is None else [axis_name(a) for a in value]
 
     # -- frames ---------------------------------------------------------------------------------
-    def _frame_positions(self) -> list[dict[str, int]]:
-        """Axis positions of every written frame, channel fastest (large_image's order)."""
-        names = [a for a in axes_module.ordered_axes(self._axis_counts) if self._axis_counts[a] > 1]
-        combos = itertools.product(*(range(self._axis_counts[a]) for a in reversed(names)))
-        return [dict(zip(names, reversed(combo))) for combo in combos]
-
-    def _frame_values(self, position: Mapping[str, int]) -> dict[str, Any]:
-        if self._value_array is not None:
-            frame_axes = self.frameAxes or []
-            try:
-                vector = self._value_array[tuple(position.get(a, 0) for a in frame_axes)]
-            except IndexError:
-                return {}
-            return {a: checks.json_scalar(v) for a, v in zip(frame_axes, vector) if a in position}
-        return {axis: self._axis_values[axis][index] for axis, index in position.items()
-                if index in self._axis_values.get(axis, {})}
-
     def _frames_metadata(self) -> dict[str, Any]:
-        positions = self._frame_positions()
-        if len(positions) < 2:
-            return {}
-        names = self.channelNames[:self._axis_counts.get('c', 0)] \
-            if self.channelNames and self._axis_counts.get('c', 0) > 1 else None
-        metadata = axes_module.frames_metadata(positions, names,
-                                               [self._frame_values(p) for p in positions])
-        for axis, unit in (self.frameUnits or {}).items():
-            if 'Value' + axis.upper() in metadata:
-                metadata['Value' + axis.upper()]['units'] = unit
-        return metadata
+        return self._frames.metadata(self.channelNames, self.frameUnits)
 
     def frameToAxes(self, frame: int) -> dict[str, int]:
         """Axis positions of ``frame`` (``{'frame': n}`` without axes)."""
-        return axes_module.frame_to_axes(self._frames_metadata(), self._frame_number(frame))
+        return frame_to_axes(self._frames_metadata(),
+                                                  self._frames.number(frame))
 
     def axesToFrame(self, **positions: int) -> int:
         """The frame at axis positions, e.g. ``axesToFrame(c=1, z=0)``."""
-        return axes_module.axes_to_frame(self._frames_metadata(), self.frames, **positions)
-
-    def _frame_number(self, frame: Any) -> int:
-        if frame is None:
-            return 0
-        if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) \
-                or not 0 <= frame < self.frames:
-            raise errors.TileRangeError(f'Frame does not exist: {frame!r} (this image has '
-                                        f'{self.frames} frame(s))')
-        return int(frame)
-
-    def _check_frame_properties(self) -> None:
-        known = set(self._axis_counts)
-        for name, axes in (('frameUnits', self.frameUnits or {}),
-                           ('frameValues', self._axis_values), ('frameAxes', self.frameAxes or [])):
-            unknown = sorted(set(axes) - known)
-            if unknown:
-                raise errors.OptionsError(f'{name} names axes the image does not have: '
-                                          f'{", ".join(unknown)} (axes: '
-                                          f'{", ".join(sorted(known)) or "none"})')
+        return axes_to_frame(self._frames_metadata(), self.frames,
+                                                  **positions)
 
     # -- the mosaic of one frame ----------------------------------------------------------------
-    def _page_metadata(self, number: int, position: Mapping[str, int], count: int) -> dict:
-        metadata: dict[str, str] = {}
-        if self.mm_x or self.mm_y:
-            mm_x = self.mm_x or self.mm_y
-            mm_y = self.mm_y or mm_x
-            metadata.update(TIFFTAG_XRESOLUTION=repr(10.0 / mm_x),
-                            TIFFTAG_YRESOLUTION=repr(10.0 / mm_y), TIFFTAG_RESOLUTIONUNIT='3')
-        if number == 0 and self.imageDescription is not None:
-            metadata['TIFFTAG_IMAGEDESCRIPTION'] = self.imageDescription
-        if number == 0 and self.additionalMetadata is not None:
-            metadata[EXTRA_METADATA_KEY] = json.dumps(self.additionalMetadata)
-        if count > 1:
-            record: dict[str, Any] = {'axes': dict(position),
-                                      'values': self._frame_values(position)}
-            channel = position.get('c')
-            if channel is not None and self.channelNames and channel < len(self.channelNames):
-                record['channel'] = self.channelNames[channel]
-            units = {a: u for a, u in (self.frameUnits or {}).items() if a in position}
-            if units:
-                record['units'] = units
-            metadata[FRAME_METADATA_KEY] = json.dumps(record)
-        return metadata
-
     def _write_vrt(self, number: int, path: Path, mask: bool = True) -> Path:
         """The VRT of output frame ``number``, as the file will have it; with ``mask``, pixels
         no tile wrote are no data in its per-dataset mask."""
-        positions = self._frame_positions()
-        srs, geotransform, gcps = self._georeference()
+        positions = self._frames.positions()
+        srs, geotransform, gcps = checked_georeference(self.projection, self.geotransform,
+                                                       self.gcps)
         names = self.channelNames or []
         descriptions = names if 'c' not in positions[number] and len(names) == self._bands \
             else ()
         return self._spill().write_vrt(
-            checks.frame_key(positions[number]), path, self.sizeX, self.sizeY,
-            metadata=self._page_metadata(number, positions[number], len(positions)),
+            frame_key(positions[number]), path, self.sizeX, self.sizeY,
+            metadata=page_metadata(
+                positions[number], len(positions), self._frames.values_at(positions[number]),
+                mm=(self.mm_x, self.mm_y), description=self.imageDescription if not number
+                else None, extra=self.additionalMetadata if not number else None,
+                channel_names=self.channelNames, units=self.frameUnits),
             descriptions=descriptions, srs=srs, geotransform=geotransform, gcps=gcps, mask=mask)
-
-    def _georeference(self) -> tuple[Any, tuple[float, ...] | None, Any]:
-        """(CRS, geotransform, gcps) to write, checked: gcps need a projection, a projection
-        needs gcps or a geotransform, and not both."""
-        if self.gcps is not None and self.geotransform is not None:
-            raise errors.OptionsError('Give either gcps or a geotransform, not both')
-        srs = parse_crs(self.projection) if self.projection else None
-        if self.gcps is not None and srs is None:
-            raise errors.OptionsError('gcps need a projection (the CRS of their coordinates)')
-        if srs is not None and self.gcps is None and self.geotransform is None:
-            raise errors.OptionsError('A projection needs gcps or a geotransform to place the '
-                                      'image in it')
-        return srs, self.geotransform, self.gcps
 
     # -- reading --------------------------------------------------------------------------------
     def _source(self, frame: Any = None) -> TileSource:
         """A TileSource on the mosaic of ``frame``, built once per state of the image."""
-        number = self._frame_number(frame)
+        number = self._frames.number(frame)
         with self._lock:
             self._check_open()
             if self._state.spill is None:
@@ -480,19 +406,15 @@ class ImageSink:
         associated images) holds no mask, since GDAL reads a mask's TIFF directory as one more
         page: its unwritten pixels are plain 0, with a UserWarning.
         """
-        unknown = sorted(set(kwargs) - set(_WRITE_OPTIONS))
-        if unknown:
-            raise errors.OptionsError(f'Unknown write option(s) {", ".join(unknown)}; valid: '
-                                      f'lossy, alpha, overwriteAllowed, resample, '
-                                      f'{", ".join(_WRITE_OPTIONS)}')
-        options = WriteOptions.parse(lossy=lossy, alpha=alpha, overwriteAllowed=overwriteAllowed,
-                                     resample=resample, **kwargs)
+        options = WriteOptions.parse({'lossy': lossy, 'alpha': alpha,
+                                      'overwriteAllowed': overwriteAllowed,
+                                      'resample': resample, **kwargs})
         check_output_path(path)
         with self._lock:
             self._check_open()
             if self._state.spill is None:
                 raise errors.WriteError(f'Nothing to write to {path}: no tile has been added')
-            self._check_frame_properties()
+            self._frames.check_axes(self.frameUnits)
             folder = self._folder()
             # (no warning for a COG: write_raster refuses several pages in one)
             mask = options.alpha and self._mask_fits(path, warn=not options.cog)
@@ -515,8 +437,8 @@ class ImageSink:
         if not warn:
             return False
         spill = self._spill()
-        gaps = [number for number, position in enumerate(self._frame_positions())
-                if spill.has_gaps(checks.frame_key(position), self.sizeX, self.sizeY)]
+        gaps = [number for number, position in enumerate(self._frames.positions())
+                if spill.has_gaps(frame_key(position), self.sizeX, self.sizeY)]
         if gaps:
             warnings.warn(f'{path}: frame(s) {", ".join(map(str, gaps))} have pixels no tile '
                           f'wrote; a multi-page file has no mask, so they are written as 0 '

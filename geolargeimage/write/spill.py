@@ -28,9 +28,9 @@ import numpy as np
 from osgeo import gdal, gdal_array, osr
 
 from geolargeimage import errors
+from geolargeimage.io.error_mapping import write_errors
 from geolargeimage.io.settings import Env
 from geolargeimage.io.vrt import mosaic_xml
-from geolargeimage.write.convert import write_errors
 
 #: Side of the spill's chunk files in pixels (a multiple of SPILL_BLOCK).
 CHUNK_SIZE = 4096
@@ -59,8 +59,8 @@ EMPTY, PARTIAL, FULL, FILLED = 0, 1, 2, 3
 
 @contextlib.contextmanager
 def spill_errors(folder: Path) -> Iterator[None]:
-    """:func:`~geolargeimage.write.convert.write_errors` for the spill's chunk files (a full disk, a
-    file size limit), naming the spill ``folder`` and the space left there (libtiff's own
+    """:func:`~geolargeimage.io.error_mapping.write_errors` for the spill's chunk files (a full
+    disk, a file size limit), naming the spill ``folder`` and the space left there (libtiff's own
     'No space left' goes to stderr, and GDAL's message is cut short)."""
     try:
         with write_errors(f'the spill folder {folder}'):

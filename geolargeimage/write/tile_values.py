@@ -73,13 +73,15 @@ def transpose(tile: np.ndarray, axes: str | Sequence[str]) -> np.ndarray:
     return np.transpose(tile, order)
 
 
-def offset(name: str, value: Any) -> int:
+def pixel_offset(name: str, value: Any) -> int:
+    """A tile's ``x`` or ``y``: an integer >= 0."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise errors.OptionsError(f'{name} must be an integer >= 0, not {value!r}')
     return int(value)
 
 
 def as_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray | None:
+    """addTile's ``mask`` as a boolean ``shape`` array (None: the whole tile)."""
     if mask is None:
         return None
     array = np.asarray(mask)
@@ -92,6 +94,7 @@ def as_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray | None:
 
 
 def axis_name(name: Any) -> str:
+    """A frame axis name, lower case: letters and digits, not a reserved name."""
     if not isinstance(name, str) or not _AXIS_NAME.match(name.lower()) \
             or name.lower() in RESERVED_AXES:
         raise errors.OptionsError(f'Invalid axis name {name!r}: use letters and digits, '
@@ -99,12 +102,12 @@ def axis_name(name: Any) -> str:
     return name.lower()
 
 
-def placement(kwargs: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, Any]]:
+def axis_placement(kwargs: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, Any]]:
     """Axis positions and real values from addTile's extra keywords."""
     positions, values = {}, {}
     for key, value in kwargs.items():
         if key.endswith('_value'):
-            values[axis_name(key[:-len('_value')])] = json_scalar(value)
+            values[axis_name(key[:-len('_value')])] = frame_value(value)
             continue
         axis = axis_name(key)
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -117,10 +120,12 @@ def placement(kwargs: Mapping[str, Any]) -> tuple[dict[str, int], dict[str, Any]
 
 
 def frame_key(positions: Mapping[str, int]) -> FrameKey:
+    """The spill's key of the frame at ``positions`` (axes at 0 left out)."""
     return tuple(sorted((axis, position) for axis, position in positions.items() if position))
 
 
-def json_scalar(value: Any) -> Any:
+def frame_value(value: Any) -> Any:
+    """The real value of an axis position: a number or a string."""
     if isinstance(value, np.generic):
         value = value.item()
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
@@ -128,13 +133,15 @@ def json_scalar(value: Any) -> Any:
     return value
 
 
-def text(name: str, value: Any) -> str:
+def string_value(name: str, value: Any) -> str:
+    """A property that must be a string."""
     if not isinstance(value, str):
         raise errors.OptionsError(f'{name} must be a string, not {value!r}')
     return value
 
 
-def json_value(name: str, value: Any) -> Any:
+def json_serialisable(name: str, value: Any) -> Any:
+    """A property that must survive ``json.dumps``."""
     try:
         json.dumps(value)
     except (TypeError, ValueError):
@@ -142,25 +149,29 @@ def json_value(name: str, value: Any) -> Any:
     return value
 
 
-def names(name: str, value: Any) -> list[str]:
+def string_list(name: str, value: Any) -> list[str]:
+    """A property that must be a list of strings."""
     if isinstance(value, str) or not all(isinstance(item, str) for item in value):
         raise errors.OptionsError(f'{name} must be a list of strings, not {value!r}')
     return list(value)
 
 
-def units(value: Any) -> dict[str, str]:
+def axis_units(value: Any) -> dict[str, str]:
+    """frameUnits: axis names (lower case) to unit strings."""
     if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise errors.OptionsError(f'frameUnits must map axis names to unit strings, not {value!r}')
     return {k.lower(): v for k, v in value.items()}
 
 
-def crs_text(value: Any) -> str:
+def crs_string(value: Any) -> str:
+    """A CRS string :func:`~geolargeimage.geo.crs.parse_crs` reads, kept as given."""
     parse_crs(value)
     return value
 
 
-def geotransform(value: Any) -> tuple[float, ...]:
+def affine_coefficients(value: Any) -> tuple[float, ...]:
+    """GDAL's six geotransform coefficients, finite and invertible."""
     try:
         numbers = tuple(float(v) for v in value)
     except (TypeError, ValueError):
@@ -172,7 +183,8 @@ def geotransform(value: Any) -> tuple[float, ...]:
     return numbers
 
 
-def positive(name: str, value: Any) -> float:
+def positive_number(name: str, value: Any) -> float:
+    """A property that must be a finite number > 0."""
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -182,7 +194,7 @@ def positive(name: str, value: Any) -> float:
     return number
 
 
-def cast(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def cast_lossless(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``pixels`` as ``dtype`` when nothing is lost (safe casts, integers in range, float to
     float, integer to float); OptionsError otherwise."""
     if pixels.dtype == dtype:
@@ -198,7 +210,7 @@ def cast(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return pixels.astype(dtype)
 
 
-def gcps(value: Any) -> tuple[tuple[float, float, float, float], ...]:
+def gcp_points(value: Any) -> tuple[tuple[float, float, float, float], ...]:
     """large_image's gcps: (proj_x, proj_y, px, py) tuples or a string of such numbers."""
     try:
         numbers = [float(v) for v in value.split()] if isinstance(value, str) else \
