@@ -86,6 +86,22 @@ def check_keys(name: str, given: Mapping[str, Any], allowed: tuple[str, ...]) ->
     parse_keywords(name, given, dict.fromkeys(allowed))
 
 
+def parse_thumbnail_size(width: object, height: object) -> dict[str, int | None]:
+    """getThumbnail's ``width`` and ``height`` (integers >= 2, 256 × 256 when neither is given)
+    as an ``output`` dict.
+
+    >>> parse_thumbnail_size(None, 100)
+    {'maxWidth': None, 'maxHeight': 100}
+    """
+    for value in (width, height):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 2):
+            raise OptionsError('Invalid width or height.  Minimum value is 2.')
+    if width is None and height is None:
+        width = height = 256
+    return {'maxWidth': width, 'maxHeight': height}
+
+
 def _number(name: str, value: object, *, allow_none: bool = True) -> float | None:
     if value is None and allow_none:
         return None

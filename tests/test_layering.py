@@ -134,3 +134,32 @@ def test_public_api_is_stable():
     assert not missing, f'errors not exported from geolargeimage: {sorted(missing)}'
     assert all(getattr(geolargeimage, name) is getattr(geolargeimage.errors, name)
                for name in geolargeimage.errors.__all__)
+
+
+#: Most lines a module and a function may have (STYLE.md; tables of declarations excepted).
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 500, 60
+
+
+def oversized(path: Path) -> list[str]:
+    """The module ``path`` if it is too long, and its functions that are."""
+    text = path.read_text()
+    found = [f'{path.name}: {text.count(chr(10))} lines'] \
+        if text.count('\n') > MAX_MODULE_LINES else []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            if length > MAX_FUNCTION_LINES:
+                found.append(f'{path.name}:{node.lineno} {node.name}: {length} lines')
+    return found
+
+
+def test_modules_and_functions_stay_small():
+    assert [problem for path in package_modules() for problem in oversized(path)] == []
+
+
+def test_the_size_check_sees_long_code(tmp_path: Path):
+    long_function = 'def f():\n' + '    x = 1\n' * MAX_FUNCTION_LINES
+    path = tmp_path / 'long.py'
+    path.write_text(long_function + '\n' * MAX_MODULE_LINES)
+    assert oversized(path) == [f'long.py: {MAX_MODULE_LINES + MAX_FUNCTION_LINES + 1} lines',
+                               f'long.py:1 f: {MAX_FUNCTION_LINES + 1} lines']

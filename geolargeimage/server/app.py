@@ -85,7 +85,10 @@ def create_app(paths: Iterable[str], *, projection: str | None = 'auto',
         app.add_middleware(HostCheck, hosts=frozenset(h.lower() for h in allowed_hosts))
     _add_error_handlers(app)
     _add_static_routes(app)
-    _add_source_routes(app, catalog, max_age)
+    app.state.cache_control = f'public, max-age={max_age}' if max_age > 0 else 'no-cache'
+    _add_catalog_routes(app, catalog)
+    _add_image_routes(app)
+    _add_fact_routes(app)
     return app
 
 
@@ -204,29 +207,31 @@ async def _look(served: Served,
 Looks = Annotated[Look, Depends(_look)]
 
 
-def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
-    cache = f'public, max-age={max_age}' if max_age > 0 else 'no-cache'
+async def _cached(request: Request, served: ServedFile, produce: Callable[[], tuple[Any, str]],
+                  control: str | None = None) -> Response:
+    """Answer 304 when If-None-Match names this response's ETag, else ``produce()`` in the
+    thread pool (reads run in parallel there; the event loop only routes). ``control`` is the
+    Cache-Control header (by default the app's, from ``max_age``)."""
+    tag = etag(served, request.url.path, request.query_params.multi_items())
+    headers = {'ETag': tag, 'Cache-Control': control or request.app.state.cache_control}
+    if etag_matches(request.headers.get('if-none-match'), tag):
+        return Response(status_code=304, headers=headers)
+    content, media_type = await run_in_threadpool(produce)
+    if media_type == 'application/json':
+        return JSONResponse(jsonable(content), headers=headers)
+    return Response(bytes(content), media_type=media_type, headers=headers)
 
-    async def cached(request: Request, served: ServedFile,
-                     produce: Callable[[], tuple[Any, str]], control: str = cache) -> Response:
-        """Answer 304 when If-None-Match names this response's ETag, else ``produce()`` in
-        the thread pool (reads run in parallel there; the event loop only routes)."""
-        tag = etag(served, request.url.path, request.query_params.multi_items())
-        headers = {'ETag': tag, 'Cache-Control': control}
-        if etag_matches(request.headers.get('if-none-match'), tag):
-            return Response(status_code=304, headers=headers)
-        content, media_type = await run_in_threadpool(produce)
-        if media_type == 'application/json':
-            return JSONResponse(jsonable(content), headers=headers)
-        return Response(bytes(content), media_type=media_type, headers=headers)
 
-    def encoding_of(ext: str) -> str:
-        encoding = EXTENSIONS.get(ext.lower())
-        if encoding is None:
-            raise HTTPException(404, f'Unknown image format {ext[:16]!r}; valid: '
-                                     f'{", ".join(EXTENSIONS)}')
-        return encoding
+def _encoding_of(ext: str) -> str:
+    encoding = EXTENSIONS.get(ext.lower())
+    if encoding is None:
+        raise HTTPException(404, f'Unknown image format {ext[:16]!r}; valid: '
+                                 f'{", ".join(EXTENSIONS)}')
+    return encoding
 
+
+def _add_catalog_routes(app: FastAPI, catalog: Catalog) -> None:
+    """The list of served files and of the palettes."""
     @app.get('/sources')
     async def sources(request: Request) -> JSONResponse:
         """Every served file: id, name, tile grid (crs, zooms, bounds), frames, bands."""
@@ -241,12 +246,16 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
     async def source(request: Request, served: Served) -> JSONResponse:
         return JSONResponse(_links(request, served))
 
+
+
+def _add_image_routes(app: FastAPI) -> None:
+    """Tiles, TileJSON, thumbnails and regions of a served file."""
     @app.get('/sources/{source_id}/tiles/{z:int}/{x:int}/{y:int}.{ext}')
     async def tile(request: Request, z: int, x: int, y: int, ext: str, look: Looks,
              edge: str | None = None) -> Response:
         """Tile (x, y) of zoom z: XYZ web mercator for georeferenced files, else large_image's
         pixel tiles (z = 0 is the whole image). ``edge=crop`` crops pixel-grid edge tiles."""
-        encoding = encoding_of(ext)
+        encoding = _encoding_of(ext)
         if edge not in (None, '', 'crop'):
             raise errors.OptionsError(f'Invalid edge {edge!r}; valid: crop')
         served = look.served
@@ -256,35 +265,17 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
             data = served.tiles(encoding, look.style, crop_edges=crop).getTile(
                 x, y, z, frame=look.frame)
             return data, data.mimetype
-        return await cached(request, served, produce)
+        return await _cached(request, served, produce)
 
     @app.get('/sources/{source_id}/tilejson.json')
     async def tilejson(request: Request, served: Served, look: Looks,
                  format: str = 'png') -> Response:
         """TileJSON 3.0 of the tiles, with this request's frame and style in the tile URL."""
-        encoding_of(format)
+        _encoding_of(format)
         query = [(key, value) for key, value in request.query_params.multi_items()
                  if key != 'format']
-        return await cached(request, served, lambda: (_tilejson(request, served, format, query),
+        return await _cached(request, served, lambda: (_tilejson(request, served, format, query),
                                                 'application/json'), 'no-cache')
-
-    @app.get('/sources/{source_id}/metadata')
-    async def metadata(request: Request, served: Served) -> Response:
-        """large_image's metadata of the file, in its own pixel grid."""
-        return await cached(request, served, lambda: (served.native().getMetadata(),
-                                                'application/json'), 'no-cache')
-
-    @app.get('/sources/{source_id}/frames')
-    async def frames(request: Request, served: Served) -> Response:
-        """The frames and their axes (large_image's frames, IndexRange, channels...)."""
-        def produce():
-            info = served.native().getMetadata()
-            result = {'count': served.frames,
-                      'frames': info.get('frames', [{'Frame': 0, 'Index': 0}])}
-            result.update({key: info[key] for key in ('IndexRange', 'IndexStride', 'channels',
-                                                      'channelmap') if key in info})
-            return result, 'application/json'
-        return await cached(request, served, produce, 'no-cache')
 
     @app.get('/sources/{source_id}/thumbnail.{ext}')
     async def thumbnail(request: Request, ext: str, look: Looks,
@@ -292,8 +283,8 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
                   height: Annotated[int | None, Query(ge=2, le=MAX_THUMBNAIL_SIDE)] = None
                   ) -> Response:
         """The whole image fitted within width × height (256 × 256 by default)."""
-        encoding = encoding_of(ext)
-        return await cached(request, look.served, lambda: look.served.native().getThumbnail(
+        encoding = _encoding_of(ext)
+        return await _cached(request, look.served, lambda: look.served.native().getThumbnail(
             width, height, encoding=encoding, **look.options()))
 
     @app.get('/sources/{source_id}/region.{ext}')
@@ -306,15 +297,36 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
                ) -> Response:
         """A region of the file (base pixels by default; any getRegion unit, or a CRS such
         as EPSG:4326), at full resolution or fitted within width × height."""
-        encoding = encoding_of(ext)
+        encoding = _encoding_of(ext)
         check_units(units)
         edges = {'left': left, 'top': top, 'right': right, 'bottom': bottom,
                  'width': regionWidth, 'height': regionHeight, 'units': units}
         area = {key: value for key, value in edges.items() if value is not None}
         output = {key: value for key, value in (('maxWidth', width), ('maxHeight', height))
                   if value is not None}
-        return await cached(request, look.served, lambda: look.served.native().getRegion(
+        return await _cached(request, look.served, lambda: look.served.native().getRegion(
             region=area, output=output or None, encoding=encoding, **look.options()))
+
+
+def _add_fact_routes(app: FastAPI) -> None:
+    """Metadata, frames and pixel values of a served file."""
+    @app.get('/sources/{source_id}/metadata')
+    async def metadata(request: Request, served: Served) -> Response:
+        """large_image's metadata of the file, in its own pixel grid."""
+        return await _cached(request, served, lambda: (served.native().getMetadata(),
+                                                'application/json'), 'no-cache')
+
+    @app.get('/sources/{source_id}/frames')
+    async def frames(request: Request, served: Served) -> Response:
+        """The frames and their axes (large_image's frames, IndexRange, channels...)."""
+        def produce():
+            info = served.native().getMetadata()
+            result = {'count': served.frames,
+                      'frames': info.get('frames', [{'Frame': 0, 'Index': 0}])}
+            result.update({key: info[key] for key in ('IndexRange', 'IndexStride', 'channels',
+                                                      'channelmap') if key in info})
+            return result, 'application/json'
+        return await _cached(request, served, produce, 'no-cache')
 
     @app.get('/sources/{source_id}/pixel')
     async def pixel(request: Request, look: Looks, x: float, y: float,
@@ -323,7 +335,7 @@ def _add_source_routes(app: FastAPI, catalog: Catalog, max_age: int) -> None:
         EPSG:4326 with x = longitude, y = latitude); {} outside the image."""
         check_units(units)
         point = {'left': x, 'top': y, **({'units': units} if units else {})}
-        return await cached(request, look.served, lambda: (look.served.native().getPixel(
+        return await _cached(request, look.served, lambda: (look.served.native().getPixel(
             region=point, **look.options()), 'application/json'))
 
 

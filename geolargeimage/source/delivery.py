@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -108,3 +109,14 @@ def _stored_format(raster: Raster, levels: LevelGrid, encoding: EncodeOptions,
             or not stored_tiles.available():
         return None
     return stored
+
+
+def pixel_record(picture: np.ndarray, styled: np.ndarray | None) -> dict[str, Any]:
+    """getPixel's channels of one picture pixel (``r``, ``g``, ``b``, ``a`` or ``l``, by the
+    picture's mode) and its ``value``: the ``styled`` values when there is a style, else the
+    picture's."""
+    mode = to_pil(picture[None, None]).mode.lower()
+    result: dict[str, Any] = dict(zip(mode, (int(v) for v in picture)))
+    result['value'] = [float(v) for v in styled] if styled is not None \
+        else [int(v) for v in picture]
+    return result

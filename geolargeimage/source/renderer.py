@@ -18,6 +18,7 @@ from geolargeimage.picture.band_stats import BandStats
 from geolargeimage.picture.composition import DisplayPlan, display_plan, is_plain_picture
 from geolargeimage.picture.style import Style, check_style, default_style, parse_style
 from geolargeimage.picture.styling import apply_style, to_uint8
+from geolargeimage.regions import RegionPlan
 from geolargeimage.source.frames import FrameSet
 
 #: Longest side of the sample read for band statistics and display stretches.
@@ -134,6 +135,21 @@ class Renderer:
         return summary
 
     # -- pixels -----------------------------------------------------------------------------------
+    def plan_pixels(self, plan: RegionPlan, frame: int, resampling: Resampling,
+                    style: Style | None, image_size: tuple[int, int]) -> np.ndarray:
+        """The pixels of ``plan`` (:meth:`pixels`); for a plan with no output pixels an empty
+        array that keeps the other side's size, with the dtype and bands one pixel read through
+        the same reader and style gives (a warp's alpha band, a style's RGBA). ``image_size``
+        is the size of the grid the plan's window is in."""
+        if not plan.empty:
+            return self.pixels(plan.window, plan.width, plan.height, frame, resampling, style)
+        rows = plan.height if plan.window.height else 0
+        cols = plan.width if plan.window.width else 0
+        corner = Window(min(plan.window.col_off, image_size[0] - 1),
+                        min(plan.window.row_off, image_size[1] - 1), 1, 1)
+        sample = self.pixels(corner, 1, 1, frame, Resampling.NEAREST, style)
+        return np.zeros((rows, cols, sample.shape[2]), dtype=sample.dtype)
+
     def pixels(self, window: Window, width: int, height: int, frame: int,
                resampling: Resampling, style: Style | None) -> np.ndarray:
         """Raw pixels of a window of ``frame``, or, with a style, its styled float picture."""

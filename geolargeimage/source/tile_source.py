@@ -38,11 +38,11 @@ from geolargeimage.options import (
     RegionRequest,
     RegionSpec,
     TilingSpec,
+    parse_thumbnail_size,
     parse_tile_position,
 )
 from geolargeimage.picture.encode import ImageBytes, encode_pixels, to_pil
-from geolargeimage.regions import RegionPlan
-from geolargeimage.source.delivery import PassThrough, deliver, pad
+from geolargeimage.source.delivery import PassThrough, deliver, pad, pixel_record
 from geolargeimage.source.frames import AssociatedImages, FrameSet
 from geolargeimage.source.iterator import LazyTileDict, PixelScale, TileIterator
 from geolargeimage.source.metadata import band_information
@@ -404,7 +404,8 @@ class TileSource:
                 self._frames.raster(frame), plan.window, plan.width, plan.height,
                 request.resampling, request.output.path), Encoding.TILED.mimetype
         style = self._renderer.request_style(request.style)
-        pixels = self._read_plan(plan, request.resampling, frame, style)
+        pixels = self._renderer.plan_pixels(plan, frame, request.resampling, style,
+                                             (self.sizeX, self.sizeY))
         return deliver(pixels, plan.window, parse_formats(format), request.encoding,
                        lambda raw: self._picture(raw, plan.window, frame, style is not None),
                        request.fill)
@@ -413,14 +414,8 @@ class TileSource:
                      **kwargs: Any) -> tuple[Any, str]:
         """The whole image fitted within ``width`` × ``height`` (256 × 256 by default), as
         getRegion returns it."""
-        for value in (width, height):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                      or value < 2):
-                raise errors.OptionsError('Invalid width or height.  Minimum value is 2.')
-        if width is None and height is None:
-            width = height = 256
         kwargs.pop('region', None)
-        kwargs['output'] = {'maxWidth': width, 'maxHeight': height}
+        kwargs['output'] = parse_thumbnail_size(width, height)
         return self.getRegion(**kwargs)
 
     def getPixel(self, region: dict[str, Any] | None = None, frame: int | None = None,
@@ -439,30 +434,12 @@ class TileSource:
         style = self._renderer.request_style(style)
         pixels = self._renderer.pixels(window, 1, 1, frame, Resampling.NEAREST, style)
         picture = self._picture(pixels, window, frame, style is not None)[0, 0]
-        mode = to_pil(picture[None, None]).mode.lower()
-        result: dict[str, Any] = dict(zip(mode, (int(v) for v in picture)))
-        result['value'] = [float(v) for v in pixels[0, 0]] if style is not None \
-            else [int(v) for v in picture]
+        result = pixel_record(picture, pixels[0, 0] if style is not None else None)
         native = self._placement.native_pixel(col, row)
         if native is not None:
             raw = self._frames.raster(frame).read(Window(native[0], native[1], 1, 1), 1, 1)
             result['bands'] = {index + 1: float(value) for index, value in enumerate(raw[0, 0])}
         return result
-
-    def _read_plan(self, plan: RegionPlan, resampling: Resampling, frame: int,
-                   style: Any) -> np.ndarray:
-        """The pixels of ``plan``; for a plan with no output pixels an empty array that keeps
-        the other side's size, with the dtype and bands one pixel read through the same reader
-        and style gives (a warp's alpha band, a style's RGBA)."""
-        if not plan.empty:
-            return self._renderer.pixels(plan.window, plan.width, plan.height, frame,
-                                         resampling, style)
-        rows = plan.height if plan.window.height else 0
-        cols = plan.width if plan.window.width else 0
-        corner = Window(min(plan.window.col_off, self.sizeX - 1),
-                        min(plan.window.row_off, self.sizeY - 1), 1, 1)
-        sample = self._renderer.pixels(corner, 1, 1, frame, Resampling.NEAREST, style)
-        return np.zeros((rows, cols, sample.shape[2]), dtype=sample.dtype)
 
     def _picture(self, pixels: np.ndarray, window: Window, frame: int,
                  styled: bool) -> np.ndarray:
