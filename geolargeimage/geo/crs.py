@@ -11,6 +11,7 @@ import json
 import math
 import re
 
+import mercantile
 import numpy as np
 import pyproj
 from osgeo import gdal, osr
@@ -20,8 +21,8 @@ from geolargeimage.errors import OptionsError
 #: (xmin, ymin, xmax, ymax).
 Bounds = tuple[float, float, float, float]
 
-#: Latitude where web mercator's square world ends.
-WEB_MERCATOR_LAT_LIMIT = 85.0511287798066
+#: Latitude where web mercator's square world ends (mercantile's tile 0/0/0).
+WEB_MERCATOR_LAT_LIMIT = mercantile.bounds(0, 0, 0).north
 #: Points per edge of a densified box (GDAL's and rio-tiler's default).
 DENSIFY_POINTS = 21
 #: Points per side of the grid that bounds a box whose corners are off the Earth.
@@ -388,7 +389,3 @@ def _pyproj_transformer(source_wkt: str, target_wkt: str) -> pyproj.Transformer:
 def is_mercator(srs: osr.SpatialReference) -> bool:
     """Web mercator or another mercator whose world ends at ±85.0511° (large_image's grid)."""
     return '+proj=merc' in proj4(srs)
-
-
-def same_crs(first: osr.SpatialReference, second: osr.SpatialReference) -> bool:
-    return bool(first.IsSame(second))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import mercantile
 from osgeo import osr
 
 from geolargeimage.errors import OptionsError, SourceError
@@ -83,10 +84,19 @@ class WorldGrid:
 def web_mercator_like(projection: str, wkt: str, levels: int,
                       units_per_pixel: float | None = None) -> WorldGrid:
     """large_image's grid: one square tile at z = 0 centred on the CRS origin, as wide as the
-    equator (or ``units_per_pixel`` × 256)."""
+    equator (or ``units_per_pixel`` × 256); web mercator's is mercantile's tile 0/0/0.
+
+    >>> grid = web_mercator_like('EPSG:3857', crs.parse_crs('EPSG:3857').ExportToWkt(), 3)
+    >>> all(math.isclose(ours, theirs) for ours, theirs in
+    ...     zip(grid.tile_bounds(5, 2, 3), mercantile.xy_bounds(5, 2, 3)))
+    True
+    """
     srs = crs.srs_from_wkt(wkt)
     if units_per_pixel is not None:
         span = units_per_pixel * TILE_SIZE
+    elif srs.IsSame(crs.parse_crs('EPSG:3857')):
+        world = mercantile.xy_bounds(0, 0, 0)
+        span = world.right - world.left
     else:
         (west, _), (east, _) = crs.transform_points(crs.wgs84(), srs, [(-180, 0), (180, 0)])
         span = east - west

@@ -18,6 +18,8 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+import mercantile
+
 import geolargeimage
 from geolargeimage import TileSource, errors
 
@@ -157,8 +159,9 @@ def _mercator_grid(native: TileSource, projected: TileSource) -> TileGrid:
     if bounds is None:
         raise errors.OptionsError('no bounds')
     # Longitudes are already in [-180, 180] (west > east across the antimeridian).
-    box = (bounds['xmin'], max(-85.0511287798066, bounds['ymin']),
-           bounds['xmax'], min(85.0511287798066, bounds['ymax']))
+    world = mercantile.bounds(0, 0, 0)
+    box = (bounds['xmin'], max(world.south, bounds['ymin']),
+           bounds['xmax'], min(world.north, bounds['ymax']))
     return TileGrid(WEB_MERCATOR, 0, projected.levels - 1, projected.tileWidth,
                     projected.sizeX, projected.sizeY, box)
 
