@@ -31,11 +31,37 @@ def _cache_key(path: str | os.PathLike, options: dict[str, Any]) -> tuple:
 
 
 def open(path: str | os.PathLike, **options: Any) -> TileSource:
-    """Open a raster (a path, ``/vsi…`` path or URL) as a large_image-style tile source.
+    """Open a raster as a large_image-style tile source, shared with identical calls.
 
-    Options: ``encoding``, ``jpegQuality``, ``jpegSubsampling``, ``tiffCompression``, ``edge``,
-    ``noCache``. Raises :class:`~geolargeimage.errors.SourceNotFoundError` for a missing file and
-    :class:`~geolargeimage.errors.SourceError` for anything GDAL cannot read as a raster.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file, a ``/vsi…`` path or a URL (``s3://``, ``gs://``, ``az://``, ``https://``).
+    **options
+        :class:`~geolargeimage.source.tile_source.TileSource`'s options (``encoding``,
+        ``projection``, ``style``, ``edge``, ...), and ``noCache=True`` for a source of
+        one's own (needed to set its ``style`` later).
+
+    Returns
+    -------
+    TileSource
+        The same object for the same path (unchanged on disk) and options, unless
+        ``noCache`` or config ``cache_sources`` is off.
+
+    Raises
+    ------
+    SourceNotFoundError
+        The file does not exist.
+    SourceError
+        GDAL cannot read it as a raster.
+    OptionsError
+        An unknown option or a bad value.
+
+    Examples
+    --------
+    >>> source = open('data/sample.tif')
+    >>> source is open('data/sample.tif'), source.sizeX
+    (True, 3000)
     """
     if options.get('noCache') or not config.getConfig('cache_sources'):
         return TileSource(path, **options)
@@ -58,7 +84,25 @@ getTileSource = open
 
 
 def canRead(path: str | os.PathLike, **options: Any) -> bool:
-    """Whether ``open(path, **options)`` would succeed."""
+    """Whether :func:`open` would succeed with these arguments.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        What to try.
+    **options
+        :func:`open`'s options.
+
+    Returns
+    -------
+    bool
+        False for anything that fails with the library's errors or an OSError.
+
+    Examples
+    --------
+    >>> canRead('data/sample.tif'), canRead('README.md')
+    (True, False)
+    """
     try:
         open(path, **options)
     except (GeoLargeImageError, OSError):

@@ -1,40 +1,24 @@
 """The large_image-compatible facade: :class:`TileSource`, whose camelCase methods parse their
-keywords into typed options and delegate to the parts the source is composed of.
+keywords into typed options and delegate to the parts the source is composed of
+(:class:`~geolargeimage.source.facts.SourceFacts` builds them and answers what needs no pixels).
 
-The parts, built once in ``__init__`` and never replaced: a :class:`~geolargeimage.level_grid.
-LevelGrid` (the pyramid served), the frames and their readers (a raster, or a warped view of it
-for a projection: the same :class:`~geolargeimage.pixel_reader.PixelReader` interface), the
-georeferencing and the placement of base pixels, a region planner, and the renderer (statistics
-and styles). ``getRegion`` is parse → plan → read → render → encode; ``getTile`` and
-``tileIterator`` are the same pipeline over other plans.
+``getRegion`` is parse → plan → read → render → encode; ``getTile`` and ``tileIterator`` are
+the same pipeline over other plans.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
-from geolargeimage import axes, errors
+from geolargeimage import errors
 from geolargeimage.config import check_output_budget
 from geolargeimage.enums import Encoding, Resampling, TileFormat, parse_formats
-from geolargeimage.geo.georeferencing import Georeferencing, pixel_size
-from geolargeimage.geo.internal_metadata import internal_metadata
-from geolargeimage.geo.placement import Placement, World
-from geolargeimage.geo.tile_grid import TILE_SIZE
-from geolargeimage.geo.warped_view import WarpedView
 from geolargeimage.grid import Window
-from geolargeimage.io.error_mapping import gdal_errors
-from geolargeimage.io.layout import discover
-from geolargeimage.io.paths import is_virtual, to_gdal_path
-from geolargeimage.io.raster import Raster
-from geolargeimage.level_grid import LevelGrid
-from geolargeimage.magnification import level_for_magnification, magnification_for_level
 from geolargeimage.options import (
     ITERATOR_DEFAULTS,
     EncodeOptions,
-    OpenOptions,
     RegionRequest,
     RegionSpec,
     TilingSpec,
@@ -42,19 +26,13 @@ from geolargeimage.options import (
     parse_tile_position,
 )
 from geolargeimage.picture.encode import ImageBytes, encode_pixels, to_pil
-from geolargeimage.source.delivery import PassThrough, deliver, pad, pixel_record
-from geolargeimage.source.frames import AssociatedImages, FrameSet
+from geolargeimage.source.delivery import deliver, pad, pixel_record
+from geolargeimage.source.facts import SourceFacts
 from geolargeimage.source.iterator import LazyTileDict, PixelScale, TileIterator
-from geolargeimage.source.metadata import band_information
-from geolargeimage.source.planning import RegionPlanner
-from geolargeimage.source.renderer import Renderer
 from geolargeimage.tiling import plan_iteration
 
-#: Deepest zoom a projected source serves (web maps zoom past the data's resolution).
-MAX_PROJECTED_ZOOM = 30
 
-
-class TileSource:
+class TileSource(SourceFacts):
     """A raster opened through GDAL and read with large_image's pixel API.
 
     Parameters
@@ -87,215 +65,33 @@ class TileSource:
 
     name = 'gdal'
 
-    def __init__(self, path: str | os.PathLike, **options: Any):
-        opened = OpenOptions.parse(options)
-        self.largeImagePath = os.fspath(path)
-        self._gdal_path = to_gdal_path(path)
-        if not is_virtual(self._gdal_path) and not os.path.exists(self._gdal_path):
-            raise errors.SourceNotFoundError(self.largeImagePath)
-        self.encoding_options, self.edge = opened.encoding, opened.edge
-        self._tile_resampling = opened.resampling
-        layout = discover(self._gdal_path)
-        self._raster = Raster(layout.frames[0].path, level_paths=layout.levels)
-        info = self._raster.info
-        self._georeferencing = Georeferencing.read(self._raster)
-        self._pixel = pixel_size(self._raster, self._georeferencing, layout_mm=layout.mm,
-                                 layout_magnification=layout.magnification)
-        self._source_levels = LevelGrid.for_raster(info.width, info.height, info.block_width,
-                                                   info.block_height)
-        self._world = None if not opened.projection else World.open(
-            self._raster, self._georeferencing, opened.projection, opened.units_per_pixel)
-        self._levels = self._source_levels if self._world is None else LevelGrid(
-            self._world.grid.size_x, self._world.grid.size_y, TILE_SIZE, TILE_SIZE,
-            self._world.grid.levels, MAX_PROJECTED_ZOOM)
-        self._frames = FrameSet(layout, self._raster, self._reader_for)
-        self._associated = AssociatedImages(layout.associated)
-        self._placement = Placement(self._georeferencing, self._world and self._world.grid,
-                                    (self.sizeX, self.sizeY), (self.mm_x, self.mm_y))
-        reader = self._frames.reader(0)
-        self._planner = RegionPlanner(
-            self._levels, self._placement, (self.magnification, self.mm_x, self.mm_y),
-            reader.footprint_window if isinstance(reader, WarpedView) else None)
-        self._renderer = Renderer(self._frames, opened.style)
-        self._stored = PassThrough(self._raster, self._levels, self.encoding_options,
-                                   lambda: self._renderer.display_plan)
-        self._shared = False  # set by geolargeimage.open for the sources it shares
-
-    def _reader_for(self, raster: Raster) -> Raster | WarpedView:
-        """A frame's reader: the raster, or its warp into the grid (frames share the first
-        frame's georeferencing)."""
-        if self._world is None:
-            return raster
-        return WarpedView(raster, self._world.grid, self._georeferencing.srs,
-                          self._georeferencing.native_box(), self._tile_resampling,
-                          self._world.native_resolution)
-
-    def __repr__(self) -> str:
-        return f'<{type(self).__name__} {self.largeImagePath!r} {self.sizeX}x{self.sizeY}>'
-
-    def close(self) -> None:
-        """Release GDAL handles, warped views and temporary pyramids now rather than at garbage
-        collection."""
-        self._frames.close()
-
-    # -- facts ------------------------------------------------------------------------------------
-    sizeX = property(lambda self: self._levels.size_x, doc='Base width in pixels.')
-    sizeY = property(lambda self: self._levels.size_y, doc='Base height in pixels.')
-    tileWidth = property(lambda self: self._levels.tile_width, doc='Tile width.')
-    tileHeight = property(lambda self: self._levels.tile_height, doc='Tile height.')
-    levels = property(lambda self: self._levels.levels, doc='Number of levels (z = 0 .. levels-1).')
-    mm_x = property(lambda self: self._pixel.mm_x, doc='Base pixel width in mm, or None.')
-    mm_y = property(lambda self: self._pixel.mm_y, doc='Base pixel height in mm, or None.')
-    magnification = property(lambda self: self._pixel.magnification,
-                             doc='Objective magnification of the base level, or None.')
-    geospatial = property(lambda self: self._georeferencing.georeferenced,
-                          doc='Whether the file holds any georeferencing.')
-    dtype = property(lambda self: self._raster.info.dtype, doc='numpy dtype of the bands.')
-    bandCount = property(lambda self: self._raster.info.band_count,
-                         doc='Number of bands of the file.')
-    frames = property(lambda self: self._frames.count, doc='Number of frames (at least 1).')
-    metadata = property(lambda self: self.getMetadata(), doc='getMetadata().')
-
-    @property
-    def projection(self) -> str | None:
-        """The projection the source serves (EPSG codes in lower case), or None."""
-        if self._world is None:
-            return None
-        projection = self._world.grid.projection
-        return projection.lower() if projection.lower().startswith('epsg:') else projection
-
-    @property
-    def channelNames(self) -> list[str] | None:
-        """Channel names of a multi-channel source, or None."""
-        names = self._frames.layout.channel_names
-        return list(names) if names else None
-
-    @property
-    def style(self) -> dict | str | None:
-        """The style given at open (or set since), as given; None for the default rendering."""
-        return self._renderer.style_value if self._renderer.style is not None else None
-
-    @style.setter
-    def style(self, value: Any) -> None:
-        if self._shared:
-            raise errors.SourceError('Cannot set the style of a cached source; open it with '
-                                     'noCache=True')
-        self._renderer.set_style(value)
-
-    # -- metadata ---------------------------------------------------------------------------------
-    def getMetadata(self) -> dict[str, Any]:
-        """large_image's metadata: levels, size, tile size, pixel size, dtype, bands, bounds,
-        frames.
-
-        Examples
-        --------
-        >>> TileSource('data/sample.tif').getMetadata()['levels']
-        5
-        """
-        return {'levels': self.levels, 'sizeX': self.sizeX, 'sizeY': self.sizeY,
-                'tileWidth': self.tileWidth, 'tileHeight': self.tileHeight,
-                'magnification': self.magnification, 'mm_x': self.mm_x, 'mm_y': self.mm_y,
-                'dtype': str(self.dtype), 'bandCount': self.bandCount,
-                'geospatial': self.geospatial, **self._geo_metadata(),
-                'bands': self.getBandInformation(), **self._frames.metadata()}
-
-    def _geo_metadata(self) -> dict[str, Any]:
-        info = self._raster.info
-        return {'projection': self.projection, 'sourceSizeX': info.width,
-                'sourceSizeY': info.height, 'sourceLevels': self._source_levels.levels,
-                'bounds': self.getBounds(self.projection), 'sourceBounds': self.getBounds()}
-
-    def getInternalMetadata(self, **kwargs: Any) -> dict[str, Any]:
-        """What GDAL says about the file: driver, files, size, georeferencing, metadata
-        domains."""
-        with gdal_errors(self.largeImagePath):
-            return internal_metadata(self._raster.dataset(), gdal_path=self._gdal_path,
-                                     remote=self._raster.remote)
-
-    def getBandInformation(self, statistics: bool = True, frame: int | None = None,
-                           **kwargs: Any) -> dict[int, dict]:
-        """Per band (1-based): interpretation, dtype, nodata, scale/offset, units, colour table,
-        and with ``statistics`` min/max/mean/stdev of a sample of the whole frame (the numbers
-        a style's 'auto', 'min' and 'max' use)."""
-        frame = self._frames.check(frame)
-        summary = self._renderer.band_summary(frame) if statistics else None
-        return band_information(self._frames.raster(frame).info.bands, summary)
-
-    def getOneBandInformation(self, band: int) -> dict[str, Any]:
-        """getBandInformation() of one band (1-based)."""
-        return self.getBandInformation()[band]
-
-    def getNativeMagnification(self) -> dict[str, float | None]:
-        """Magnification and mm per pixel of the base level."""
-        return {'magnification': self.magnification, 'mm_x': self.mm_x, 'mm_y': self.mm_y}
-
-    def getMagnificationForLevel(self, level: float | None = None) -> dict[str, Any]:
-        """Magnification, scale and mm per pixel of ``level`` (None: the base level)."""
-        max_level = self.levels - 1
-        return magnification_for_level(max_level if level is None else level, max_level,
-                                       self.magnification, self.mm_x, self.mm_y)
-
-    def getLevelForMagnification(self, magnification: float | None = None,
-                                 exact: bool = False, mm_x: float | None = None,
-                                 mm_y: float | None = None, rounding: Any = 'round',
-                                 **kwargs: Any) -> float | int | None:
-        """The level matching a magnification or mm per pixel (large_image's rounding rules);
-        None when ``exact`` and no level matches."""
-        pixel = self._pixel
-        return level_for_magnification(
-            self.levels - 1, (pixel.magnification, pixel.mm_x, pixel.mm_y),
-            magnification=magnification, mm_x=mm_x, mm_y=mm_y, exact=exact, rounding=rounding)
-
-    def getPreferredLevel(self, level: int) -> int:
-        """``level`` clamped to the levels that exist (GDAL serves every level)."""
-        return max(0, min(self.levels - 1, int(level)))
-
-    # -- geospatial -------------------------------------------------------------------------------
-    def getBounds(self, srs: str | None = None) -> dict[str, Any] | None:
-        """Corners (ll, ul, lr, ur), xmin/xmax/ymin/ymax and srs of the raster, in its own CRS
-        (``srs=None``) or reprojected to ``srs``; None without georeferencing."""
-        return self._georeferencing.bounds(srs)
-
-    def getCenter(self, *args: Any, **kwargs: Any) -> tuple[float, float]:
-        """(y, x) of the centre: native CRS coordinates when georeferenced, else pixels."""
-        bounds = self.getBounds()
-        if bounds is None:
-            return self._raster.info.height / 2, self._raster.info.width / 2
-        return (bounds['ymin'] + bounds['ymax']) / 2, (bounds['xmin'] + bounds['xmax']) / 2
-
-    def pixelToProjection(self, x: float, y: float, level: float | None = None
-                          ) -> tuple[float, float]:
-        """Projection (or native CRS) coordinates of pixel (x, y) of ``level``."""
-        max_level = self.levels - 1
-        return self._placement.pixel_to_projection(x, y, max_level if level is None else level,
-                                                   max_level)
-
-    def toNativePixelCoordinates(self, x: float, y: float, proj: str | None = None,
-                                 roundResults: bool = True) -> tuple[float, float]:
-        """Native pixel (column, row) of point (x, y) in ``proj`` (default: the source's
-        projection, else its own CRS)."""
-        col, row = self._placement.native_pixel_of(x, y, proj)
-        return (int(round(col)), int(round(row))) if roundResults else (col, row)
-
-    # -- frames -----------------------------------------------------------------------------------
-    def frameToAxes(self, frame: int) -> dict[str, int]:
-        """Axis positions of ``frame``, e.g. ``{'c': 1, 'z': 0}``."""
-        return axes.frame_to_axes(self._frames.metadata(), self._frames.check(frame))
-
-    def axesToFrame(self, **positions: int) -> int:
-        """The frame at axis positions, e.g. ``axesToFrame(c=1, z=0)``."""
-        return axes.axes_to_frame(self._frames.metadata(), self.frames, **positions)
-
-    def getAssociatedImagesList(self) -> list[str]:
-        """Names of the images stored beside the main one (label, macro, thumbnail, ...)."""
-        return self._associated.names()
-
     def getAssociatedImage(self, imageKey: str, *args: Any, width: int | None = None,
                            height: int | None = None, encoding: str = 'JPEG',
                            format: Any = (TileFormat.IMAGE.value,),
                            **kwargs: Any) -> tuple[Any, str] | None:
-        """An associated image, whole or fitted within ``width`` × ``height``, as
-        ``(data, mime)``; None if there is no such image."""
+        """An image stored beside the main one (a slide's label or macro, a thumbnail).
+
+        Parameters
+        ----------
+        imageKey : str
+            One of :meth:`getAssociatedImagesList`.
+        width, height : int, optional
+            Fit the image within this size (keeping its aspect); the whole image by default.
+        encoding : str
+            JPEG, PNG, WEBP, TIFF, ... for the 'image' format.
+        format : str or tuple
+            'image' (encoded bytes), 'PIL' or 'numpy'.
+
+        Returns
+        -------
+        tuple or None
+            ``(data, mime)``; None when the file has no such image.
+
+        Examples
+        --------
+        >>> TileSource('data/sample.tif').getAssociatedImage('label') is None
+        True
+        """
         options = EncodeOptions.parse(encoding, kwargs.pop('jpegQuality', 95),
                                       kwargs.pop('jpegSubsampling', 0),
                                       kwargs.pop('tiffCompression', 'raw'))
@@ -304,7 +100,13 @@ class TileSource:
 
     # -- tiles ------------------------------------------------------------------------------------
     def getTileMimeType(self) -> str:
-        """The mime type of ``getTile``'s encoded tiles."""
+        """The mime type of :meth:`getTile`'s encoded tiles (from the ``encoding`` option).
+
+        Examples
+        --------
+        >>> TileSource('data/sample.tif').getTileMimeType()
+        'image/jpeg'
+        """
         return self.encoding_options.encoding.mimetype
 
     def getTile(self, x: int, y: int, z: int, pilImageAllowed: bool = False,
@@ -412,18 +214,68 @@ class TileSource:
 
     def getThumbnail(self, width: int | None = None, height: int | None = None,
                      **kwargs: Any) -> tuple[Any, str]:
-        """The whole image fitted within ``width`` × ``height`` (256 × 256 by default), as
-        getRegion returns it."""
+        """The whole image fitted within ``width`` × ``height``.
+
+        Parameters
+        ----------
+        width, height : int, optional
+            The largest size (at least 2); 256 × 256 when neither is given, and a missing one
+            is not limiting.
+        **kwargs
+            :meth:`getRegion`'s keywords (``encoding``, ``format``, ``frame``, ``style``,
+            ...), except ``region``.
+
+        Returns
+        -------
+        tuple
+            As :meth:`getRegion` returns it.
+
+        Raises
+        ------
+        OptionsError
+            A width or height that is not an integer of at least 2.
+
+        Examples
+        --------
+        >>> data, mime = TileSource('data/sample.tif').getThumbnail(128, format='numpy')
+        >>> data.shape, mime
+        ((85, 128, 3), 'numpy')
+        """
         kwargs.pop('region', None)
         kwargs['output'] = parse_thumbnail_size(width, height)
         return self.getRegion(**kwargs)
 
     def getPixel(self, region: dict[str, Any] | None = None, frame: int | None = None,
                  style: Any = None) -> dict[str, Any]:
-        """The pixel at ``region``'s left/top (in any unit): its 8-bit picture channels (``r``,
-        ``g``, ``b``, ``a`` or ``l``), ``value`` (the styled values with a style, else the
-        picture's) and ``bands``, the raw value of each band at the native pixel under it;
-        ``{}`` outside the image. ``style`` replaces the source's for this call."""
+        """The values of one pixel.
+
+        Parameters
+        ----------
+        region : dict
+            ``left`` and ``top`` of the point, in ``units`` (getRegion's units: base pixels
+            by default, or a CRS such as 'EPSG:4326' with left = longitude).
+        frame : int, optional
+            The frame to read.
+        style : dict or str, optional
+            A style for this call instead of the source's.
+
+        Returns
+        -------
+        dict
+            The 8-bit picture channels (``r``, ``g``, ``b``, ``a`` or ``l``), ``value`` (the
+            styled values with a style, else the picture's) and ``bands``, the raw value of
+            each band at the native pixel under the point; ``{}`` outside the image.
+
+        Raises
+        ------
+        TileRangeError
+            The frame does not exist.
+
+        Examples
+        --------
+        >>> sorted(TileSource('data/sample.tif').getPixel(region={'left': 10, 'top': 10}))
+        ['b', 'bands', 'g', 'r', 'value']
+        """
         frame = self._frames.check(frame)
         spec = RegionSpec.parse({key: value for key, value in (region or {}).items()
                                  if key in ('left', 'top', 'units')})
@@ -453,8 +305,32 @@ class TileSource:
                      resample: Any = True, **kwargs: Any) -> TileIterator:
         """Iterate over the tiles of a region: large_image's tile records, read lazily.
 
-        Takes getRegion's keywords and ``tile_size``, ``tile_overlap``, ``tile_offset``,
-        ``tile_position``; ``resample=False`` iterates the level read instead of the output.
+        Parameters
+        ----------
+        format : str or tuple
+            What each record's ``tile`` holds: 'numpy' (default), 'PIL' or 'image' (needs
+            ``encoding``).
+        resample : bool or str
+            False (or None) iterates the stored level nearest the output instead of the
+            output itself; True or a kernel name resamples to the output.
+        **kwargs
+            :meth:`getRegion`'s keywords, and ``tile_size`` ({'width', 'height'}),
+            ``tile_overlap`` ({'x', 'y', 'edges'}), ``tile_offset`` ({'left', 'top',
+            'auto'}) and ``tile_position`` (one tile by its index).
+
+        Returns
+        -------
+        TileIterator
+            Iterable, with ``len``; each record is a dict with ``x``, ``y``, ``level``,
+            ``width``, ``height``, ``gx``, ``gy``, ``tile_overlap``, ... and the lazily read
+            ``tile``.
+
+        Raises
+        ------
+        OptionsError
+            An unknown keyword or a bad value; image tiles without an encoding.
+        RangeError
+            The region lies outside the image.
 
         Examples
         --------
@@ -487,10 +363,23 @@ class TileSource:
             scale=PixelScale(self.magnification, self.mm_x, self.mm_y, self.sizeX, self.sizeY))
 
     def getSingleTile(self, *args: Any, **kwargs: Any) -> LazyTileDict | None:
-        """The first tile ``tileIterator`` would yield, or None."""
+        """The first record :meth:`tileIterator` would yield (its arguments), or None.
+
+        Examples
+        --------
+        >>> TileSource('data/sample.tif').getSingleTile(tile_size={'width': 64})['width']
+        64
+        """
         return next(iter(self.tileIterator(*args, **kwargs)), None)
 
     def getTileCount(self, *args: Any, **kwargs: Any) -> int:
-        """How many tiles ``tileIterator`` would yield over the whole region."""
+        """How many records :meth:`tileIterator` (its arguments, ``tile_position`` ignored)
+        would yield.
+
+        Examples
+        --------
+        >>> TileSource('data/sample.tif').getTileCount(tile_size={'width': 512})
+        24
+        """
         kwargs.pop('tile_position', None)
         return len(self.tileIterator(*args, **kwargs))

@@ -81,9 +81,26 @@ def _setting(name: str, parse: Any, doc: str) -> property:
 def new(**options: Any) -> ImageSink:
     """A new, empty image to fill with ``addTile`` and save with ``write`` (large_image's ``new``).
 
-    Options set the sink's properties at once: ``mm_x``, ``mm_y``, ``imageDescription``,
-    ``additionalMetadata``, ``channelNames``, ``frameValues``, ``frameAxes``, ``frameUnits``,
-    ``projection``, ``gcps``, ``geotransform``; ``tempdir`` names where the spill folder goes.
+    Parameters
+    ----------
+    **options
+        The sink's properties, set at once: ``mm_x``, ``mm_y``, ``imageDescription``,
+        ``additionalMetadata``, ``channelNames``, ``frameValues``, ``frameAxes``,
+        ``frameUnits``, ``projection``, ``gcps``, ``geotransform``; and ``tempdir``, where the
+        spill folder goes (default: TMPDIR).
+
+    Returns
+    -------
+    ImageSink
+        An empty image; ``close()`` it (or use it in a ``with`` block) to delete its spill.
+
+    Raises
+    ------
+    OptionsError
+        An unknown option or a bad value.
+
+    Examples
+    --------
 
     >>> import numpy as np
     >>> sink = new()
