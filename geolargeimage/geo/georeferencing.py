@@ -17,7 +17,7 @@ from osgeo import osr
 
 from geolargeimage import errors
 from geolargeimage.geo import crs
-from geolargeimage.geo.georef import (
+from geolargeimage.geo.ground_size import (
     gcp_outline,
     ground_pixel_size_mm,
     is_georeferenced,

@@ -17,8 +17,8 @@ from pyproj import Geod
 from geolargeimage import errors
 from geolargeimage.enums import Resampling, Units
 from geolargeimage.geo import crs
-from geolargeimage.geo.georef import resolution_in
 from geolargeimage.geo.georeferencing import Georeferencing
+from geolargeimage.geo.ground_size import resolution_in
 from geolargeimage.geo.tile_grid import WorldGrid, make_grid
 from geolargeimage.grid import Window
 from geolargeimage.io import export
