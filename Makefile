@@ -3,7 +3,7 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: venv test lint bench demo data clean
+.PHONY: venv test lint bench bench-peers demo data clean
 
 venv: $(VENV)/.installed
 
@@ -25,8 +25,21 @@ lint: venv
 test: venv lint
 	$(PYTHON) -m pytest -n 2 --ignore=tests/benchmarks tests
 
-bench: venv
+bench: venv bench-peers
 	PYTHONPATH=$(CURDIR) $(PYTHON) tests/benchmarks/run.py
+
+# The benchmark's peers, never the library's dependencies: the `bench` extra (rio-tiler from its
+# wheel, which carries rasterio's own GDAL; large-image; pyinstrument), then large_image's GDAL
+# source with --no-deps, beside our gdal-wheel (its `gdal` requirement would replace it).
+# Each step is skipped when its package imports already; a failed install (offline) warns and
+# `make bench` goes on: the peer rows then say 'skipped'.
+bench-peers: venv
+	@$(PYTHON) -c 'import rio_tiler, large_image, pyinstrument' 2>/dev/null || \
+	$(PYTHON) -m pip install -q --only-binary rasterio,rio-tiler -e '.[bench]' || \
+	echo "warning: the bench extra (rio-tiler, large-image) did not install; its rows say 'skipped'"
+	@$(PYTHON) -c 'import large_image_source_gdal' 2>/dev/null || \
+	$(PYTHON) -m pip install -q --no-deps large-image-source-gdal || \
+	echo "warning: large-image-source-gdal did not install; the large_image rows say 'skipped'"
 
 # The long fuzz corpus (the CI part runs in `make test`); FUZZ_COUNT / FUZZ_SEED change it.
 FUZZ_COUNT ?= 2000

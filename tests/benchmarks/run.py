@@ -15,6 +15,10 @@ and rebuilt only when their recipe changes; the table is printed and written to
 To add a section: write ``def bench_x(ctx: Context) -> list[Row]`` and decorate it with
 ``@benchmark('x', 'what it measures')``; use :meth:`Context.compare` (or :meth:`Context.time_many`)
 so the row gets the same warm-up, repeat and interleaving rules as the others.
+
+The peers (rio-tiler, large_image; ``make bench-peers`` installs them) run in worker processes
+(``peers.py``, ``peer_worker.py``): rasterio's GDAL must never be loaded beside ``osgeo``, so
+this file never imports rasterio or rio_tiler. The ``peers`` section is in ``peer_rows.py``.
 """
 
 from __future__ import annotations
@@ -80,9 +84,11 @@ def _smooth(rng: np.random.Generator, width: int, height: int, cells: int, low: 
                            resample_alg=gdal.GRIORA_Bilinear)
 
 
-def synthetic_rgb(width: int, height: int, seed: int) -> gdal.Dataset:
+def synthetic_rgb(width: int, height: int, seed: int,
+                  georeferenced: bool = True) -> gdal.Dataset:
     """A MEM dataset of photo-like RGB: smooth per-band gradients plus ±0..4 noise whose strength
-    varies in patches (calm areas and textured areas). DEFLATE+PREDICTOR=2 compresses it ~3×."""
+    varies in patches (calm areas and textured areas). DEFLATE+PREDICTOR=2 compresses it ~3×.
+    Georeferenced: EPSG:32618, 0.5 m pixels."""
     rng = np.random.default_rng(seed)
     texture = np.clip(_smooth(rng, width, height, 8, -1.0, 2.0), 0, 1)
     mem = gdal.GetDriverByName('MEM').Create('', width, height, 3, gdal.GDT_Byte)
@@ -91,11 +97,16 @@ def synthetic_rgb(width: int, height: int, seed: int) -> gdal.Dataset:
         values += rng.integers(0, 5, (height, width), dtype=np.uint8) * texture
         mem.GetRasterBand(band + 1).WriteArray(values.astype(np.uint8))
         mem.GetRasterBand(band + 1).SetColorInterpretation(gdal.GCI_RedBand + band)
+    if georeferenced:
+        _georeference(mem, 0.5)
+    return mem
+
+
+def _georeference(mem: gdal.Dataset, pixel: float) -> None:
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(32618)
     mem.SetSpatialRef(srs)
-    mem.SetGeoTransform((500000, 0.5, 0, 4500000, 0, -0.5))
-    return mem
+    mem.SetGeoTransform((500000, pixel, 0, 4500000, 0, -pixel))
 
 
 def _build_tiled(path: str) -> None:
@@ -123,6 +134,89 @@ def _build_stripped(path: str) -> None:
         'NUM_THREADS=ALL_CPUS']).Close()
 
 
+# The peers section's files (issue #14): larger than the 8192² ones, one of each kind analysts
+# open: RGB as DEFLATE and JPEG, a float DEM, a multispectral stack, a pyramidal JPEG slide.
+BIG_W, BIG_H = 12000, 9000
+DEM_W, DEM_H = 8000, 6000
+DEM_NODATA = -9999.0
+MULTI_W, MULTI_H, MULTI_BANDS = 8000, 6000, 6
+SLIDE_W, SLIDE_H = 20000, 15000
+DEFLATE = ['COMPRESS=DEFLATE', 'PREDICTOR=2', 'ZLEVEL=3', 'NUM_THREADS=ALL_CPUS']
+
+
+def _build_big_tiled(path: str) -> None:
+    """12000×9000 RGB, 256² tiles, DEFLATE, internal AVERAGE overviews 2..32."""
+    mem = synthetic_rgb(BIG_W, BIG_H, seed=3)
+    gdal.Translate(path, mem, format='GTiff', creationOptions=[
+        'TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', *DEFLATE]).Close()
+    dataset = gdal.Open(path, gdal.GA_Update)
+    with gdal.config_options({'COMPRESS_OVERVIEW': 'DEFLATE', 'PREDICTOR_OVERVIEW': '2',
+                              'ZLEVEL_OVERVIEW': '3', 'GDAL_TIFF_OVR_BLOCKSIZE': '256',
+                              'GDAL_NUM_THREADS': 'ALL_CPUS'}):
+        dataset.BuildOverviews('AVERAGE', [2, 4, 8, 16, 32])
+    dataset.Close()
+
+
+def _build_big_cog(path: str, tiled: str, compress: str) -> None:
+    """A COG (512² blocks) of the 12000×9000 tiled file, DEFLATE or JPEG q90."""
+    options = ['COMPRESS=DEFLATE', 'PREDICTOR=YES', 'LEVEL=3'] if compress == 'DEFLATE' else [
+        'COMPRESS=JPEG', 'QUALITY=90']
+    gdal.Translate(path, tiled, format='COG', creationOptions=[
+        'BLOCKSIZE=512', 'OVERVIEW_RESAMPLING=AVERAGE', 'NUM_THREADS=ALL_CPUS',
+        *options]).Close()
+
+
+def _build_dem(path: str) -> None:
+    """A float32 DEM COG: hills (two scales of smooth relief) plus 0.5 m of noise, 1 m pixels,
+    nodata -9999 in the bottom-right corner (a triangle of ~8 % of the image), 256² blocks (so
+    its tiles are large_image's x/y/z too), DEFLATE with the floating-point predictor."""
+    rng = np.random.default_rng(4)
+    values = _smooth(rng, DEM_W, DEM_H, 6, 200, 1800)
+    values += _smooth(rng, DEM_W, DEM_H, 48, -60, 60)
+    values += rng.normal(0, 0.5, (DEM_H, DEM_W)).astype(np.float32)
+    rows, cols = np.ogrid[0:DEM_H, 0:DEM_W]
+    values[cols / DEM_W + rows / DEM_H > 1.6] = DEM_NODATA
+    mem = gdal.GetDriverByName('MEM').Create('', DEM_W, DEM_H, 1, gdal.GDT_Float32)
+    band = mem.GetRasterBand(1)
+    band.WriteArray(values)
+    band.SetNoDataValue(DEM_NODATA)
+    _georeference(mem, 1.0)
+    gdal.Translate(path, mem, format='COG', creationOptions=[
+        'BLOCKSIZE=256', 'COMPRESS=DEFLATE', 'PREDICTOR=YES', 'LEVEL=3', 'RESAMPLING=AVERAGE',
+        'NUM_THREADS=ALL_CPUS']).Close()
+
+
+def _build_multiband(path: str) -> None:
+    """6-band uint16 (smooth 500..9000 plus 0..39 of noise per band), 256² tiles, DEFLATE,
+    band-interleaved (one block per band, as stacked multispectral scenes often are), no
+    overviews."""
+    rng = np.random.default_rng(5)
+    mem = gdal.GetDriverByName('MEM').Create('', MULTI_W, MULTI_H, MULTI_BANDS, gdal.GDT_UInt16)
+    for index in range(MULTI_BANDS):
+        values = _smooth(rng, MULTI_W, MULTI_H, 24, 500, 9000)
+        values += rng.integers(0, 40, (MULTI_H, MULTI_W), dtype=np.uint16)
+        mem.GetRasterBand(index + 1).WriteArray(values.astype(np.uint16))
+    _georeference(mem, 10.0)
+    gdal.Translate(path, mem, format='GTiff', creationOptions=[
+        'TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'INTERLEAVE=BAND', *DEFLATE]).Close()
+
+
+def _build_slide(path: str) -> None:
+    """A 20000×15000 'slide': RGB JPEG q90 YCbCr in 256² tiles with internal JPEG overviews
+    2..64 (a pyramidal TIFF), no georeferencing."""
+    mem = synthetic_rgb(SLIDE_W, SLIDE_H, seed=6, georeferenced=False)
+    gdal.Translate(path, mem, format='GTiff', creationOptions=[
+        'TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256', 'COMPRESS=JPEG', 'JPEG_QUALITY=90',
+        'PHOTOMETRIC=YCBCR', 'BIGTIFF=IF_SAFER', 'NUM_THREADS=ALL_CPUS']).Close()
+    del mem
+    dataset = gdal.Open(path, gdal.GA_Update)
+    with gdal.config_options({'COMPRESS_OVERVIEW': 'JPEG', 'JPEG_QUALITY_OVERVIEW': '90',
+                              'PHOTOMETRIC_OVERVIEW': 'YCBCR', 'INTERLEAVE_OVERVIEW': 'PIXEL',
+                              'GDAL_TIFF_OVR_BLOCKSIZE': '256', 'GDAL_NUM_THREADS': 'ALL_CPUS'}):
+        dataset.BuildOverviews('AVERAGE', [2, 4, 8, 16, 32, 64])
+    dataset.Close()
+
+
 #: name → (file name, recipe description, builder(path, folder)).
 DATASETS: dict[str, tuple[str, str, Callable[[str, Path], None]]] = {
     'tiled': ('tiled-8192-deflate.tif',
@@ -134,6 +228,26 @@ DATASETS: dict[str, tuple[str, str, Callable[[str, Path], None]]] = {
     'stripped': ('stripped-10000x6000.tif',
                  '10000x6000 RGB uint8, strips (GDAL default rows per strip), DEFLATE ZLEVEL=3 '
                  'PREDICTOR=2, no overviews', lambda p, d: _build_stripped(p)),
+    'big-tiled': ('rgb-12000x9000-tiled-deflate.tif',
+                  '12000x9000 RGB uint8 seed 3, 256 tiles, DEFLATE ZLEVEL=3 PREDICTOR=2, '
+                  'overviews AVERAGE 2..32', lambda p, d: _build_big_tiled(p)),
+    'big-cog-deflate': ('rgb-12000x9000-cog-deflate.tif',
+                        'COG of big-tiled: DEFLATE LEVEL=3 PREDICTOR, 512 blocks, its overviews',
+                        lambda p, d: _build_big_cog(p, str(d / 'rgb-12000x9000-tiled-deflate.tif'),
+                                                    'DEFLATE')),
+    'big-cog-jpeg': ('rgb-12000x9000-cog-jpeg.tif',
+                     'COG of big-tiled: JPEG q90 (YCbCr), 512 blocks, its overviews',
+                     lambda p, d: _build_big_cog(p, str(d / 'rgb-12000x9000-tiled-deflate.tif'),
+                                                 'JPEG')),
+    'dem': ('dem-8000x6000-float32-cog.tif',
+            '8000x6000 float32 seed 4, relief + N(0, 0.5) noise, nodata -9999 corner, COG 256 '
+            'blocks DEFLATE PREDICTOR=3 LEVEL=3, AVERAGE overviews', lambda p, d: _build_dem(p)),
+    'multiband': ('multiband-8000x6000-6xuint16.tif',
+                  '8000x6000 6-band uint16 seed 5, 256 tiles, DEFLATE ZLEVEL=3 PREDICTOR=2, '
+                  'INTERLEAVE=BAND, no overviews', lambda p, d: _build_multiband(p)),
+    'slide': ('slide-20000x15000-jpeg.tif',
+              '20000x15000 RGB seed 6, no georeferencing, 256 tiles JPEG q90 YCbCr, internal '
+              'JPEG overviews AVERAGE 2..64', lambda p, d: _build_slide(p)),
 }
 
 
@@ -280,6 +394,15 @@ class Timing:
         return f'other processes busy {self.other_cores:.1f} cores'
 
 
+@dataclass
+class SelfTimed:
+    """What a call returns when it measured itself: ``ms`` around the library call only (a peer
+    worker process times its library there, not the pipe to it), and the call's ``value``."""
+
+    ms: float
+    value: Any
+
+
 #: Calls faster than this (ms) are timed in batches of back-to-back calls; at most MAX_BATCH.
 BATCH_MS = 10.0
 MAX_BATCH = 200
@@ -296,19 +419,24 @@ class Context:
         return max(3, full // 3) if self.quick else full
 
     def time_many(self, calls: dict[str, tuple[Callable[[Any], Any], Callable[[], Any] | None]],
-                  *, repeats: int, warmup: int = 1, cache_check: bool = False) -> Timing:
+                  *, repeats: int, warmup: int = 2, cache_check: bool = False) -> Timing:
         """Time each ``fn(state)`` of ``calls`` (name → (fn, setup or None)) ``repeats`` times
         after ``warmup`` untimed rounds. Every round runs each call once, rotating which goes
         first, so load changes on a shared machine hit all of them alike; ``setup()`` (untimed)
         makes a fresh state before every call when given.
 
-        A call without setup that the warm-up found faster than :data:`BATCH_MS` is run in a
-        batch of back-to-back calls per sample (the sample is the batch's mean), so sub-ms
-        operations are not lost in timer and scheduler noise.
+        A call without setup that the last warm-up round found faster than :data:`BATCH_MS` is
+        run in a batch of back-to-back calls per sample (the sample is the batch's mean), so
+        sub-ms operations are not lost in timer and scheduler noise. Two warm-up rounds by
+        default: the first call of a fresh source opens what it reads lazily, and must not
+        decide the batch of a 'warm' row.
 
         ``cache_check`` records GDAL's block-cache use right before each timed call: with a
         fresh dataset per call it shows the cache was cold (the previous dataset's blocks were
         dropped when it was released).
+
+        A call that returns :class:`SelfTimed` (a peer library's call in its worker process)
+        is sampled by the ms it measured itself, not by the wall time around ``fn``.
         """
         names = list(calls)
         timing = Timing({name: [] for name in names}, cpu_wall={name: [0.0, 0.0] for name in names})
@@ -326,11 +454,14 @@ class Context:
                 cpu_started = _own_cpu()
                 started = time.perf_counter()
                 value = fn(state)
+                timed = [value.ms] if isinstance(value, SelfTimed) else None
                 for _ in range(count - 1):
-                    fn(state)
+                    again = fn(state)
+                    if timed is not None:
+                        timed.append(again.ms)
                 wall = time.perf_counter() - started
                 cpu = _own_cpu() - cpu_started
-                elapsed = wall * 1000 / count
+                elapsed = (sum(timed) if timed is not None else wall * 1000) / count
                 timing.first.setdefault(name, value)
                 if round_ >= warmup:
                     timing.samples[name].append(elapsed)
@@ -676,68 +807,19 @@ def bench_nooverview(ctx: Context) -> list[Row]:
     return rows
 
 
-@benchmark('peers', 'optional: rio-tiler and large_image on the same work (skipped when absent)')
+def sibling(name: str) -> Any:
+    """A module beside this file (peers.py, peer_rows.py), however run.py was started."""
+    import importlib
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    return importlib.import_module(name)
+
+
+@benchmark('peers', 'rio-tiler and large_image (each in its own worker process) on the same '
+                    'work, and the decode floor (issue #14); skipped when not installed')
 def bench_peers(ctx: Context) -> list[Row]:
-    rows = []
-    path = ctx.files['tiled']
-    source = fresh_source(path)
-
-    def ours_region(_):
-        return source.getRegion(region=REGION, format='numpy')[0]
-
-    def ours_preview(_):
-        return source.getRegion(output=dict(maxWidth=1024), format='numpy')[0]
-
-    try:
-        from rio_tiler.io import Reader
-    except ImportError:
-        rows.append(Row('peers', 'rio-tiler', None, None, base_name='rio-tiler',
-                        note='skipped: rio_tiler is not importable'))
-    else:
-        try:
-            reader = Reader(str(path))
-            gt = gdal.Open(str(path)).GetGeoTransform()
-            left, top = gt[0] + 2000 * gt[1], gt[3] + 2000 * gt[5]
-            right, bottom = left + 2048 * gt[1], top + 2048 * gt[5]
-            bbox = (left, bottom, right, top)
-            rows.append(ctx.compare(
-                'peers', 'tiled 2048² full-res region (rio-tiler part)', ours_region,
-                lambda _: np.moveaxis(reader.part(bbox, dst_crs=reader.crs, bounds_crs=reader.crs,
-                                                  width=2048, height=2048).data, 0, -1),
-                repeats=ctx.repeats(9), base_name='rio-tiler'))
-            rows.append(ctx.compare(
-                'peers', 'tiled whole → 1024 (rio-tiler preview)', ours_preview,
-                lambda _: np.moveaxis(reader.preview(max_size=1024).data, 0, -1),
-                repeats=ctx.repeats(9), base_name='rio-tiler', check='size',
-                note='rio-tiler resamples nearest by default, ours average'))
-        except Exception as exc:  # a peer's API drift must not stop the run
-            rows.append(Row('peers', 'rio-tiler', None, None, base_name='rio-tiler',
-                            note=f'error: {type(exc).__name__}: {exc}'[:200]))
-    try:
-        import large_image
-    except ImportError:
-        rows.append(Row('peers', 'large_image (GDAL source)', None, None, base_name='large_image',
-                        note='skipped: large_image is not importable'))
-    else:
-        try:
-            try:
-                import large_image_source_gdal
-                peer = large_image_source_gdal.open(str(path))
-            except ImportError:
-                peer = large_image.open(str(path), source='gdal')
-            rows.append(ctx.compare(
-                'peers', 'tiled 2048² full-res region (large_image)', ours_region,
-                lambda _: peer.getRegion(region=REGION, format='numpy')[0],
-                repeats=ctx.repeats(9), base_name='large_image', check='size'))
-            rows.append(ctx.compare(
-                'peers', 'tiled whole → 1024 (large_image)', ours_preview,
-                lambda _: peer.getRegion(output=dict(maxWidth=1024), format='numpy')[0],
-                repeats=ctx.repeats(9), base_name='large_image', check='size'))
-        except Exception as exc:
-            rows.append(Row('peers', 'large_image (GDAL source)', None, None,
-                            base_name='large_image',
-                            note=f'error: {type(exc).__name__}: {exc}'[:200]))
-    return rows
+    return sibling('peer_rows').bench_peers(ctx, sys.modules[__name__])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -811,40 +893,48 @@ class NativeZoomVRT:
                                         resample_alg=gdal.GRIORA_Average)
 
 
-def _decoded(tiles: list[bytes]) -> np.ndarray:
+def _decoded(tiles: list[bytes]) -> np.ndarray | None:
+    if not tiles:
+        return None
     return np.concatenate([np.asarray(Image.open(io.BytesIO(data))) for data in tiles])
 
 
-def _webmercator_peers(path: Path) -> tuple[dict[str, tuple[Callable, Callable, Callable]],
-                                              list[Row]]:
-    """Peer name → (open, warm tile, cold tile) for the peers that import; skip rows for the
-    others. ``open()`` makes a fresh reader; the tile functions take (reader, tile) → PNG bytes."""
-    peers: dict[str, tuple[Callable, Callable, Callable]] = {}
-    skipped = []
-    try:
-        from rio_tiler.io import Reader
-    except ImportError:
-        skipped.append(Row('webmercator', 'rio-tiler', None, None, base_name='rio-tiler',
-                           note='skipped: rio_tiler is not importable'))
-    else:
-        def rio_tile(reader, tile):
-            return reader.tile(tile.x, tile.y, tile.z).render(img_format='PNG')
-        peers['rio-tiler'] = (lambda: Reader(str(path)), rio_tile, rio_tile)
-    try:
-        import large_image_source_gdal
-    except ImportError:
-        skipped.append(Row('webmercator', 'large_image', None, None, base_name='large_image',
-                           note='skipped: large_image_source_gdal is not importable'))
-    else:
-        compute = type(large_image_source_gdal.open(
-            str(path), projection='EPSG:3857', encoding='PNG', noCache=True)).getTile.__wrapped__
-        peers['large_image'] = (
-            lambda: large_image_source_gdal.open(str(path), projection='EPSG:3857',
-                                                 encoding='PNG', noCache=True),
-            # Warm: past its memoizing tile cache, so a repeat tile is computed again.
-            lambda source, tile: compute(source, tile.x, tile.y, tile.z),
-            lambda source, tile: source.getTile(tile.x, tile.y, tile.z))
+def _webmercator_peers() -> tuple[dict[str, Any], list[Row]]:
+    """Peer name → running PeerWorker for the peers whose worker starts; skip rows for the
+    others. rio-tiler and large_image run in their own processes (peers.py): rasterio's GDAL
+    and ours never share one."""
+    peers, skipped = {}, []
+    for name in ('rio-tiler', 'large_image'):
+        worker = sibling('peers').PeerWorker(name)
+        if worker.available():
+            peers[name] = worker
+        else:
+            skipped.append(Row('webmercator', name, None, None, base_name=name,
+                               note=f'skipped: {worker.reason}'[:200]))
     return peers, skipped
+
+
+def _worker_pass(worker: Any, path: Path, tiles: list[mercantile.Tile],
+                 cold: bool) -> Callable[[Any], SelfTimed]:
+    """One pass over ``tiles`` in the peer's worker (``webtile``: ``reader.tile(x, y, z)
+    .render(img_format='PNG')`` for rio-tiler, ``getTile`` of a source opened with
+    ``projection='EPSG:3857', encoding='PNG'`` for large_image, past its tile memo when warm);
+    cold opens a fresh reader in the worker first, untimed. The first pass saves the PNGs."""
+    saved = []
+
+    def one_pass(_: Any) -> SelfTimed:
+        ms, summary = worker.call('webtile', path=str(path), tiles=[list(t) for t in tiles],
+                                  cold=cold, save=not saved)
+        saved.append(True)
+        return SelfTimed(ms, summary)
+    return one_pass
+
+
+def _worker_tiles(value: Any) -> list[bytes] | Any:
+    """The PNG tiles a worker pass saved (its SelfTimed summary), or ``value`` itself."""
+    if isinstance(value, SelfTimed):
+        return sibling('peers').load_pixels(value.value) or []
+    return value
 
 
 @benchmark('webmercator', 'web-mercator PNG tiles of the COG (native zoom and 2 out) vs gdal.Warp, '
@@ -854,7 +944,7 @@ def bench_webmercator(ctx: Context) -> list[Row]:
     probe = fresh_source(path, projection='EPSG:3857')
     native_z, bounds = probe.levels - 1, probe.getBounds('EPSG:4326')
     del probe
-    peers, rows = _webmercator_peers(path)
+    peers, rows = _webmercator_peers()
     goals = {'rio-tiler': Goal('ratio', '<=', 1.0), 'large_image': Goal('ratio', '<=', 0.25)}
 
     def ours_open():
@@ -870,50 +960,79 @@ def bench_webmercator(ctx: Context) -> list[Row]:
         return pil_encode(reader.tile(tile), 'PNG')
 
     every_tile = []
-    for z in (native_z, native_z - 1, native_z - 2):
-        tiles = footprint_tiles(bounds, z, WEBMERCATOR_TILES)
-        every_tile += tiles
-        count = len(tiles)
-        for cold in (False, True):
-            # name → (reader factory, tile function); a pass reads every tile once.
-            sides = {'ours': (ours_open, ours_tile), 'gdal': (lambda: raw_open_cold(path),
-                                                              raw_tile),
+    try:
+        for z in (native_z, native_z - 1, native_z - 2):
+            tiles = footprint_tiles(bounds, z, WEBMERCATOR_TILES)
+            every_tile += tiles
+            for cold in (False, True):
+                rows.extend(_webmercator_row(
+                    ctx, path, z, native_z, tiles, cold, peers, goals,
+                    {'ours': (ours_open, ours_tile),
+                     'gdal': (lambda: raw_open_cold(path), raw_tile),
                      'previous path': (lambda: NativeZoomVRT(path, native_z, bounds),
-                                       previous_tile)}
-            for name, (open_peer, warm_fn, cold_fn) in peers.items():
-                sides[name] = (open_peer, cold_fn if cold else warm_fn)
-            calls = {}
-            for name, (open_reader, fn) in sides.items():
-                if cold:  # a fresh reader for every pass: each tile is its first read
-                    calls[name] = (lambda reader, fn=fn: [fn(reader, t) for t in tiles],
-                                   open_reader)
-                else:  # one reader; the warm-up pass has read every tile
-                    calls[name] = (lambda _, fn=fn, reader=open_reader(): [fn(reader, t)
-                                                                            for t in tiles], None)
-            timing = ctx.time_many(calls, repeats=ctx.repeats(9 if cold else 7))
-            ours_ms = [ms / count for ms in timing.samples['ours']]
-            label = f'cog z={z}{" (native)" if z == native_z else ""} {count} tiles PNG, ' \
-                    f'{"cold" if cold else "warm"}'
-            for name in sides:
-                if name == 'ours':
-                    continue
-                base_ms = [ms / count for ms in timing.samples[name]]
-                notes = [_check(_decoded(timing.first['ours']), _decoded(timing.first[name]),
-                                'equal')]
-                if name == 'gdal':
-                    notes.insert(0, 'base = gdal.Warp to MEM + Pillow PNG')
-                if name == 'previous path':
-                    notes.insert(0, 'base = one native-zoom warped VRT read at scale + Pillow PNG')
-                if name == 'large_image' and not cold:
-                    notes.insert(0, 'its tile cache bypassed')
-                notes.append(timing.load_note())
-                rows.append(Row('webmercator', f'{label} vs {name}', _median(ours_ms),
-                                _median(base_ms), base_name=name, goal=goals.get(name),
-                                note='; '.join(n for n in notes if n),
-                                samples={'ours': ours_ms, 'base': base_ms},
-                                other_cores=timing.other_cores))
-            del calls, timing
+                                       previous_tile)}))
+    finally:
+        for worker in peers.values():
+            worker.close()
     rows.extend(_webmercator_pool(ctx, path, every_tile, native_z))
+    return rows
+
+
+def _webmercator_row(ctx: Context, path: Path, z: int, native_z: int,
+                     tiles: list[mercantile.Tile], cold: bool, peers: dict[str, Any],
+                     goals: dict[str, Goal],
+                     sides: dict[str, tuple[Callable, Callable]]) -> list[Row]:
+    """The rows of one zoom, warm or cold: ``sides`` (name → (reader factory, tile function))
+    in this process, ``peers`` in their workers, all in the same rounds; a pass reads every
+    tile once."""
+    rows, count = [], len(tiles)
+    calls = {}
+    for name, (open_reader, fn) in sides.items():
+        if cold:  # a fresh reader for every pass: each tile is its first read
+            calls[name] = (lambda reader, fn=fn: [fn(reader, t) for t in tiles], open_reader)
+        else:  # one reader; the warm-up pass has read every tile
+            calls[name] = (lambda _, fn=fn, reader=open_reader(): [fn(reader, t)
+                                                                    for t in tiles], None)
+    label = f'cog z={z}{" (native)" if z == native_z else ""} {count} tiles PNG, ' \
+            f'{"cold" if cold else "warm"}'
+    peer_error = sibling('peers').PeerError
+    for name, worker in list(peers.items()):
+        calls[name] = (_worker_pass(worker, path, tiles, cold), None)
+    while True:
+        machine = _MachineLoad()
+        cpu = {name: worker.cpu() for name, worker in peers.items()}
+        try:
+            timing = ctx.time_many(calls, repeats=ctx.repeats(9 if cold else 7))
+            break
+        except peer_error as exc:  # a peer failed: its row says so, the others are re-run
+            failed = exc.library if exc.library in peers else next(iter(peers))
+            rows.append(Row('webmercator', f'{label} vs {failed}', None, None, base_name=failed,
+                            note=f'error: {exc}'[:200]))
+            peers.pop(failed).close()
+            del calls[failed]
+    timing.other_cores = machine.other_cores(sum(worker.cpu() - cpu[name]
+                                                 for name, worker in peers.items()))
+    ours_ms = [ms / count for ms in timing.samples['ours']]
+    ours_tiles = _decoded(timing.first['ours'])
+    for name in calls:
+        if name == 'ours':
+            continue
+        base_ms = [ms / count for ms in timing.samples[name]]
+        notes = [_check(ours_tiles, _decoded(_worker_tiles(timing.first[name])), 'equal')]
+        if name == 'gdal':
+            notes.insert(0, 'base = gdal.Warp to MEM + Pillow PNG')
+        if name == 'previous path':
+            notes.insert(0, 'base = one native-zoom warped VRT read at scale + Pillow PNG')
+        if name in peers:
+            notes.insert(0, 'peer in its worker process, timed there')
+        if name == 'large_image' and not cold:
+            notes.insert(1, 'its tile cache bypassed')
+        notes.append(timing.load_note())
+        rows.append(Row('webmercator', f'{label} vs {name}', _median(ours_ms), _median(base_ms),
+                        base_name=name, goal=goals.get(name),
+                        note='; '.join(n for n in notes if n),
+                        samples={'ours': ours_ms, 'base': base_ms},
+                        other_cores=timing.other_cores))
     return rows
 
 
