@@ -14,7 +14,7 @@ import numpy as np
 from geolargeimage import config, errors
 from geolargeimage.enums import Resampling
 from geolargeimage.grid import Window
-from geolargeimage.picture.band_stats import BandStats
+from geolargeimage.picture.band_stats import BandStats, summarize
 from geolargeimage.picture.composition import DisplayPlan, display_plan, is_plain_picture
 from geolargeimage.picture.style import Style, check_style, default_style, parse_style
 from geolargeimage.picture.styling import apply_style, to_uint8
@@ -122,17 +122,7 @@ class Renderer:
             sample = self.sample(frame)
         except (errors.GDALError, errors.OutputSizeError) as exc:
             return [{'statisticsError': str(exc)} for _band in bands]
-        summary = []
-        for index, band in enumerate(bands):
-            values = sample[:, :, index]
-            valid = values[np.isfinite(values)] if values.dtype.kind == 'f' else values.ravel()
-            if band.nodata is not None:
-                valid = valid[valid != band.nodata]
-            valid = valid.astype(np.float64)
-            summary.append({} if valid.size == 0 else {
-                'min': float(valid.min()), 'max': float(valid.max()),
-                'mean': float(valid.mean()), 'stdev': float(valid.std())})
-        return summary
+        return [summarize(sample[:, :, index], band.nodata) for index, band in enumerate(bands)]
 
     # -- pixels -----------------------------------------------------------------------------------
     def plan_pixels(self, plan: RegionPlan, frame: int, resampling: Resampling,
