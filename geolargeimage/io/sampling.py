@@ -9,6 +9,8 @@ little enough, else a coarser stored level, else an even grid of whole blocks.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +30,8 @@ SAMPLE_MAX_FAILURES = 16
 #: A level with more blocks than this along an axis is sampled block by block after a failed
 #: read, not piece by piece (:func:`blocks.sample_pieces` walks every block edge).
 SAMPLE_MAX_PIECE_BLOCKS = 4096
+#: Threads that decode a sample's blocks.
+SAMPLE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def sample(raster: Raster, out_width: int, out_height: int, *, max_pixels: int) -> np.ndarray:
@@ -130,25 +134,37 @@ def _sample_blocks(raster: Raster, level: Level, out_pixels: int,
     count_x, count_y = _block_grid(raster, level, max_pixels)
     across, down = -(-width // block_width), -(-height // block_height)
     shrink = min(1.0, math.sqrt(out_pixels / (count_x * count_y * block_width * block_height)))
-    pieces, failures, failure = [], 0, None
+    jobs = []
     for block_y in (int((i + 0.5) * down / count_y) for i in range(count_y)):
         for block_x in (int((i + 0.5) * across / count_x) for i in range(count_x)):
             col, row = block_x * block_width, block_y * block_height
             piece_width, piece_height = min(block_width, width - col), min(block_height,
                                                                           height - row)
-            window = Window(col * level.factor_x, row * level.factor_y,
-                            piece_width * level.factor_x, piece_height * level.factor_y)
-            try:
-                pixels = raster.read_nearest(level, window, max(1, round(piece_width * shrink)),
-                                             max(1, round(piece_height * shrink)))
-            except errors.RemoteAccessError:
-                raise
-            except errors.GDALError as exc:
-                failure, failures = failure or exc, failures + 1
-                if failures >= SAMPLE_MAX_FAILURES and not pieces:
-                    raise failure from None
-                continue
-            pieces.append(pixels.reshape(1, -1, raster.info.band_count))
+            jobs.append((Window(col * level.factor_x, row * level.factor_y,
+                                piece_width * level.factor_x, piece_height * level.factor_y),
+                         max(1, round(piece_width * shrink)), max(1, round(piece_height * shrink))))
+
+    def read(job: tuple[Window, int, int]) -> np.ndarray | errors.GDALError:
+        try:
+            return raster.read_nearest(level, *job)
+        except errors.RemoteAccessError:
+            raise
+        except errors.GDALError as exc:
+            return exc
+
+    pieces, failures, failure = [], 0, None
+    # The blocks decode on every core (the raster keeps a handle per thread), a batch at a
+    # time, so that a file failing everywhere still stops after SAMPLE_MAX_FAILURES.
+    batch = 2 * SAMPLE_THREADS
+    with ThreadPoolExecutor(SAMPLE_THREADS, thread_name_prefix='geolargeimage-sample') as pool:
+        for start in range(0, len(jobs), batch):
+            for result in pool.map(read, jobs[start:start + batch]):
+                if isinstance(result, errors.GDALError):
+                    failure, failures = failure or result, failures + 1
+                else:
+                    pieces.append(result.reshape(1, -1, raster.info.band_count))
+            if failures >= SAMPLE_MAX_FAILURES and not pieces:
+                raise failure from None
     if not pieces:
         assert failure is not None
         raise failure
