@@ -136,3 +136,17 @@ def read_level(region_width: float, region_height: float, out_width: int, out_he
     factor = max(region_width / out_width, region_height / out_height)
     factors = [level_factor(level, max_level) for level in range(max_level, -1, -1)]
     return max_level - coarsest_within(factors, factor * (1 + 1e-4))
+
+
+def exact_row_cuts(source_rows: int, out_rows: int, parts: int) -> list[int]:
+    """Output rows at which a resampled read of ``source_rows`` into ``out_rows`` can be split
+    into about ``parts`` strips that each read whole source rows at the same scale (a cut ``r``
+    where ``r * source_rows / out_rows`` is an integer), so the strips together give exactly the
+    pixels of one read; [] when no such cut exists.
+
+    >>> exact_row_cuts(1125, 768, 2), exact_row_cuts(1125, 768, 3), exact_row_cuts(1001, 500, 2)
+    ([512], [256, 512], [])
+    """
+    step = out_rows // math.gcd(source_rows, out_rows)
+    cuts = {round(k * out_rows / parts / step) * step for k in range(1, parts)}
+    return sorted(cut for cut in cuts if 0 < cut < out_rows)

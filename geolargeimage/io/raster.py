@@ -9,37 +9,36 @@ GDAL picks the overview and resamples. Rasters without enough overviews get a sy
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from osgeo import gdal
 
 from geolargeimage import config, errors
 from geolargeimage.enums import Resampling
-from geolargeimage.grid import Window
+from geolargeimage.grid import Window, exact_row_cuts
 from geolargeimage.io import blocks, sampling
 from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.io.facts import read_info
+from geolargeimage.io.kernels import GDAL_KERNELS, resolve_kernel
 from geolargeimage.io.levels import Level, best_level, level_window, levels_of
 from geolargeimage.io.paths import is_remote
 from geolargeimage.io.settings import Env, read_options
 from geolargeimage.io.vrt import Pyramid, build_pyramid
 
-_GRIORA = {
-    Resampling.NEAREST: gdal.GRIORA_NearestNeighbour, Resampling.BILINEAR: gdal.GRIORA_Bilinear,
-    Resampling.CUBIC: gdal.GRIORA_Cubic, Resampling.CUBICSPLINE: gdal.GRIORA_CubicSpline,
-    Resampling.LANCZOS: gdal.GRIORA_Lanczos, Resampling.AVERAGE: gdal.GRIORA_Average,
-    Resampling.MODE: gdal.GRIORA_Mode, Resampling.GAUSS: gdal.GRIORA_Gauss,
-    Resampling.RMS: gdal.GRIORA_RMS,
-}
-
-
 #: Warnings name the caller's line, outside the package.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Large shrinking reads with these kernels are split into row strips read on this many threads
+#: (a strip's pixels depend only on its rows' footprints), from this many output pixels.
+STRIP_KERNELS = (Resampling.NEAREST, Resampling.AVERAGE)
+STRIP_THREADS = max(1, min(4, os.cpu_count() or 1))
+STRIP_MIN_PIXELS = 1 << 18
 #: A warp reads a synthesized pyramid only for rasters longer than this (a zoomed-out tile of a
 #: smaller one decodes at most a few dozen blocks without one).
 WARP_PYRAMID_MIN_SIZE = 4096
@@ -167,12 +166,41 @@ class Raster:
         enlarged = out_width > window.width or out_height > window.height
         if kernel is Resampling.NEAREST and enlarged:
             return self._read_enlarged(window, out_width, out_height, band_list)
-        algorithm = _GRIORA[kernel]
+        cuts = self._strip_cuts(level, window, out_width, out_height, kernel)
+        if not cuts:
+            return self._read_level(level, window, out_width, out_height, band_list, kernel)
+        # Strips on every core, each through its thread's own handle: GDAL decodes and
+        # resamples a decimated read on one thread. The cuts fall on whole source rows at the
+        # same scale, so the strips hold exactly the pixels of one read.
+        rows = [0, *cuts, out_height]
+        factor = window.height / out_height
+        strips = _strip_pool().map(lambda top, bottom: self._read_level(
+            level, Window(window.col_off, window.row_off + top * factor, window.width,
+                          (bottom - top) * factor), out_width, bottom - top, band_list, kernel),
+            rows[:-1], rows[1:])
+        return np.concatenate(list(strips), axis=0)
+
+    def _read_level(self, level: Level, window: Window, out_width: int, out_height: int,
+                    band_list: list[int], kernel: Resampling) -> np.ndarray:
+        """One ``ReadAsArray`` of ``window`` (base pixels) from ``level``."""
         with self._reading(level, window, band_list):
             data = self.dataset(level).ReadAsArray(
                 *level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
-                band_list=band_list, resample_alg=algorithm, interleave='pixel')
+                band_list=band_list, resample_alg=GDAL_KERNELS[kernel], interleave='pixel')
         return data.reshape(out_height, out_width, len(band_list))
+
+    def _strip_cuts(self, level: Level, window: Window, out_width: int, out_height: int,
+                    kernel: Resampling) -> list[int]:
+        """Output rows to split a large shrinking read at (:func:`exact_row_cuts`), for the
+        kernels whose pixels depend only on their own footprint; [] to read at once."""
+        if kernel not in STRIP_KERNELS or out_width * out_height < STRIP_MIN_PIXELS \
+                or self._view is not None:
+            return []
+        _, top, _, rows = level_window(window, level)
+        if abs(top - round(top)) > 1e-9 or abs(rows - round(rows)) > 1e-9 \
+                or round(rows) <= out_height:
+            return []
+        return exact_row_cuts(round(rows), out_height, STRIP_THREADS)
 
     def _read_enlarged(self, window: Window, out_width: int, out_height: int,
                        band_list: list[int]) -> np.ndarray:
@@ -306,20 +334,9 @@ class Raster:
 
     def resolve_resampling(self, resampling: Resampling, window: Window, out_width: int,
                            out_height: int, band_list: list[int]) -> Resampling:
-        """The kernel ``auto`` stands for here: nearest for no scaling or paletted data, average
-        when shrinking; when enlarging, cubic, except where values must not blend (an alpha
-        band, a mask or nodata: cubic would ring into them), which get nearest."""
-        if out_width == window.width and out_height == window.height:
-            return Resampling.NEAREST
-        if resampling is not Resampling.AUTO:
-            return resampling
-        if any(self.info.bands[b - 1].color_table for b in band_list):
-            return Resampling.NEAREST
-        if out_width * out_height < window.width * window.height:
-            return Resampling.AVERAGE
-        masked = not self.info.mask_flags & gdal.GMF_ALL_VALID or any(
-            band.interpretation == 'alpha' for band in self.info.bands)
-        return Resampling.NEAREST if masked else Resampling.CUBIC
+        """The kernel a read of ``window`` into ``out_width`` × ``out_height`` uses
+        (:func:`geolargeimage.io.kernels.resolve_kernel`)."""
+        return resolve_kernel(self.info, resampling, window, out_width, out_height, band_list)
 
     # -- levels ---------------------------------------------------------------------------------
     def _level_for(self, window: Window, out_width: int, out_height: int) -> Level:
@@ -470,3 +487,9 @@ class Raster:
         assert failure is not None
         raise failure
 
+
+@functools.cache
+def _strip_pool() -> ThreadPoolExecutor:
+    """The threads strips are read on, kept for the process: each keeps its own handles on the
+    rasters it read (and so their block caches) from one read to the next."""
+    return ThreadPoolExecutor(STRIP_THREADS, thread_name_prefix='geolargeimage-strip')
