@@ -493,3 +493,7 @@ def _strip_pool() -> ThreadPoolExecutor:
     """The threads strips are read on, kept for the process: each keeps its own handles on the
     rasters it read (and so their block caches) from one read to the next."""
     return ThreadPoolExecutor(STRIP_THREADS, thread_name_prefix='geolargeimage-strip')
+
+
+# A forked child has none of the parent's threads: it makes a pool of its own.
+os.register_at_fork(after_in_child=_strip_pool.cache_clear)
