@@ -9,13 +9,11 @@ GDAL picks the overview and resamples. Rasters without enough overviews get a sy
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import os
 import threading
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from osgeo import gdal
@@ -29,15 +27,15 @@ from geolargeimage.io.facts import read_info
 from geolargeimage.io.kernels import GDAL_KERNELS, resolve_kernel
 from geolargeimage.io.levels import Level, best_level, level_window, levels_of
 from geolargeimage.io.paths import is_remote
+from geolargeimage.io.read_pool import READ_THREADS, read_pool
 from geolargeimage.io.settings import Env, read_options
 from geolargeimage.io.vrt import Pyramid, build_pyramid
 
 #: Warnings name the caller's line, outside the package.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: Large shrinking reads with these kernels are split into row strips read on this many threads
-#: (a strip's pixels depend only on its rows' footprints), from this many output pixels.
+#: Large shrinking reads with these kernels are split into row strips read on the read pool (a
+#: strip's pixels depend only on its rows' footprints), from this many output pixels.
 STRIP_KERNELS = (Resampling.NEAREST, Resampling.AVERAGE)
-STRIP_THREADS = max(1, min(4, os.cpu_count() or 1))
 STRIP_MIN_PIXELS = 1 << 18
 #: A warp reads a synthesized pyramid only for rasters longer than this (a zoomed-out tile of a
 #: smaller one decodes at most a few dozen blocks without one).
@@ -174,7 +172,7 @@ class Raster:
         # same scale, so the strips hold exactly the pixels of one read.
         rows = [0, *cuts, out_height]
         factor = window.height / out_height
-        strips = _strip_pool().map(lambda top, bottom: self._read_level(
+        strips = read_pool().map(lambda top, bottom: self._read_level(
             level, Window(window.col_off, window.row_off + top * factor, window.width,
                           (bottom - top) * factor), out_width, bottom - top, band_list, kernel),
             rows[:-1], rows[1:])
@@ -200,7 +198,7 @@ class Raster:
         if abs(top - round(top)) > 1e-9 or abs(rows - round(rows)) > 1e-9 \
                 or round(rows) <= out_height:
             return []
-        return exact_row_cuts(round(rows), out_height, STRIP_THREADS)
+        return exact_row_cuts(round(rows), out_height, READ_THREADS)
 
     def _read_enlarged(self, window: Window, out_width: int, out_height: int,
                        band_list: list[int]) -> np.ndarray:
@@ -486,14 +484,3 @@ class Raster:
                 failure = failure or exc
         assert failure is not None
         raise failure
-
-
-@functools.cache
-def _strip_pool() -> ThreadPoolExecutor:
-    """The threads strips are read on, kept for the process: each keeps its own handles on the
-    rasters it read (and so their block caches) from one read to the next."""
-    return ThreadPoolExecutor(STRIP_THREADS, thread_name_prefix='geolargeimage-strip')
-
-
-# A forked child has none of the parent's threads: it makes a pool of its own.
-os.register_at_fork(after_in_child=_strip_pool.cache_clear)

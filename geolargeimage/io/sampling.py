@@ -9,8 +9,6 @@ little enough, else a coarser stored level, else an even grid of whole blocks.
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +17,7 @@ from geolargeimage import errors
 from geolargeimage.grid import Window
 from geolargeimage.io import blocks
 from geolargeimage.io.levels import Level, best_level
+from geolargeimage.io.read_pool import READ_THREADS, read_pool
 
 if TYPE_CHECKING:
     from geolargeimage.io.raster import Raster
@@ -30,8 +29,6 @@ SAMPLE_MAX_FAILURES = 16
 #: A level with more blocks than this along an axis is sampled block by block after a failed
 #: read, not piece by piece (:func:`blocks.sample_pieces` walks every block edge).
 SAMPLE_MAX_PIECE_BLOCKS = 4096
-#: Threads that decode a sample's blocks.
-SAMPLE_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 def sample(raster: Raster, out_width: int, out_height: int, *, max_pixels: int) -> np.ndarray:
@@ -153,18 +150,17 @@ def _sample_blocks(raster: Raster, level: Level, out_pixels: int,
             return exc
 
     pieces, failures, failure = [], 0, None
-    # The blocks decode on every core (the raster keeps a handle per thread), a batch at a
-    # time, so that a file failing everywhere still stops after SAMPLE_MAX_FAILURES.
-    batch = 2 * SAMPLE_THREADS
-    with ThreadPoolExecutor(SAMPLE_THREADS, thread_name_prefix='geolargeimage-sample') as pool:
-        for start in range(0, len(jobs), batch):
-            for result in pool.map(read, jobs[start:start + batch]):
-                if isinstance(result, errors.GDALError):
-                    failure, failures = failure or result, failures + 1
-                else:
-                    pieces.append(result.reshape(1, -1, raster.info.band_count))
-            if failures >= SAMPLE_MAX_FAILURES and not pieces:
-                raise failure from None
+    # The blocks decode on every core (the read pool), a batch at a time, so that a file
+    # failing everywhere still stops after SAMPLE_MAX_FAILURES.
+    batch = 2 * READ_THREADS
+    for start in range(0, len(jobs), batch):
+        for result in read_pool().map(read, jobs[start:start + batch]):
+            if isinstance(result, errors.GDALError):
+                failure, failures = failure or result, failures + 1
+            else:
+                pieces.append(result.reshape(1, -1, raster.info.band_count))
+        if failures >= SAMPLE_MAX_FAILURES and not pieces:
+            raise failure from None
     if not pieces:
         assert failure is not None
         raise failure

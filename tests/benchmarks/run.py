@@ -1104,15 +1104,6 @@ server.stop()
 SERVER_CPU: list[float] = []
 
 
-def _process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a live process has used, from /proc/<pid>/stat."""
-    try:
-        fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-
 class ServerProcess:
     """A tile server for ``paths`` in a child process on a free port of 127.0.0.1
     (``projection``: 'auto', or None for pixel grids)."""
@@ -1153,7 +1144,7 @@ class ServerProcess:
                 connection.close()
 
     def cpu(self) -> float:
-        return _process_cpu(self.process.pid)
+        return sibling('peers').process_cpu(self.process.pid)
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -1,0 +1,28 @@
+"""The process-wide threads that read a large request's pieces in parallel.
+
+GDAL decodes and resamples one ``RasterIO`` call on one thread, so large reads (row strips of a
+shrinking read, the blocks of a statistics sample) are split and their pieces given to these
+threads. They live as long as the process, so each keeps its own handles on the rasters it read
+(:class:`~geolargeimage.io.raster.Raster` holds one per thread), and with them GDAL's cached
+blocks, from one request to the next. Pieces never wait on other pieces, so the pool cannot
+deadlock on itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+#: Reading threads: the cores, at most 4.
+READ_THREADS = max(1, min(4, os.cpu_count() or 1))
+
+
+@functools.cache
+def read_pool() -> ThreadPoolExecutor:
+    """The pool, made at first use."""
+    return ThreadPoolExecutor(READ_THREADS, thread_name_prefix='geolargeimage-read')
+
+
+# A forked child has none of the parent's threads: it makes a pool of its own.
+os.register_at_fork(after_in_child=read_pool.cache_clear)
