@@ -162,12 +162,12 @@ def info(path: str, as_json: bool, indent: int | None, projection: str | None,
 
     The summary gives the size, bands and data type, levels and tile size, pixel size, CRS and
     bounds, frames, associated images and band statistics. With --json, print the metadata
-    dict of large_image's getMetadata(); --frame puts that frame's band statistics in 'bands'.
+    dict of large_image's getMetadata() with the band statistics in 'bands' (of the frame
+    --frame names, else the first).
     """
     source = _open(path, projection)
     metadata = source.getMetadata()
-    if frame is not None:
-        metadata['bands'] = source.getBandInformation(frame=frame)
+    metadata['bands'] = source.getBandInformation(statistics=True, frame=frame)
     if as_json:
         click.echo(json.dumps(_jsonable(metadata), indent=indent))
         return

@@ -106,7 +106,10 @@ def test_console_script_is_installed():
 # -- info -----------------------------------------------------------------------------------------
 def test_info_json_is_get_metadata(rgb_tiled: Path):
     result = ok('info', rgb_tiled, '--json')
-    assert json.loads(result.stdout) == json.loads(json.dumps(fresh(rgb_tiled).getMetadata()))
+    source = fresh(rgb_tiled)
+    expected = {**source.getMetadata(), 'bands': source.getBandInformation(statistics=True)}
+    assert json.loads(result.stdout) == json.loads(json.dumps(expected))
+    assert {'min', 'max', 'mean', 'stdev'} <= set(json.loads(result.stdout)['bands']['1'])
     assert result.stderr == ''
     indented = ok('info', rgb_tiled, '--json', '--indent', 2).stdout
     assert indented.startswith('{\n  "levels": ')
@@ -115,7 +118,8 @@ def test_info_json_is_get_metadata(rgb_tiled: Path):
 
 def test_info_json_with_projection_and_nodata(dem_float32: Path):
     metadata = json.loads(ok('info', dem_float32, '--json', '--projection', 'EPSG:3857').stdout)
-    reference = fresh(dem_float32, projection='EPSG:3857').getMetadata()
+    source = fresh(dem_float32, projection='EPSG:3857')
+    reference = {**source.getMetadata(), 'bands': source.getBandInformation(statistics=True)}
     assert metadata == json.loads(json.dumps(reference))
     assert metadata['projection'] == 'epsg:3857' and metadata['bands']['1']['nodata'] == -9999
 
@@ -135,7 +139,7 @@ def test_info_text_summary(rgb_tiled: Path):
                               f'ymax {top:.0f}'
     assert lines['frames'] == '1' and lines['associated'] == 'none'
     assert lines['pixel size'].endswith(' mm')
-    band = fresh(rgb_tiled).getBandInformation()[1]
+    band = fresh(rgb_tiled).getBandInformation(statistics=True)[1]
     assert f'band 1       red uint8  min {band["min"]:g}  max {band["max"]:g}' in text
 
 
@@ -151,8 +155,10 @@ def test_info_frames_and_frame_option(multipage_rgb: Path):
     assert f'frames       {source.frames}' in text
     assert 'frame        2 (' in text
     metadata = json.loads(ok('info', multipage_rgb, '--json', '--frame', 2).stdout)
-    assert metadata['bands'] == json.loads(json.dumps(source.getBandInformation(frame=2)))
-    assert metadata['bands'] != json.loads(json.dumps(source.getBandInformation(frame=0)))
+    def statistics(frame):
+        return json.loads(json.dumps(source.getBandInformation(statistics=True, frame=frame)))
+    assert metadata['bands'] == statistics(2)
+    assert metadata['bands'] != statistics(0)
     failed(1, 'info', multipage_rgb, '--frame', source.frames)
 
 

@@ -237,7 +237,7 @@ def _stats(values: np.ndarray) -> dict[str, float]:
 
 def test_band_information_of_rgb(rgb_tiled):
     source = geolargeimage.open(rgb_tiled)
-    info = source.getBandInformation()
+    info = source.getBandInformation(statistics=True)
     data = formula(1000, 700, 3)
     assert sorted(info) == [1, 2, 3]
     for band, name in zip((1, 2, 3), ('red', 'green', 'blue')):
@@ -245,12 +245,16 @@ def test_band_information_of_rgb(rgb_tiled):
         for key, value in _stats(data[:, :, band - 1]).items():
             assert info[band][key] == pytest.approx(value, rel=1e-6), (band, key)
         assert 'nodata' not in info[band] and 'colortable' not in info[band]
-    assert source.getMetadata()['bands'] == info
-    assert geolargeimage.open(rgb_tiled, projection='EPSG:3857').getBandInformation() == info
+    # The metadata's bands are the same facts, without the statistics (no pixel decoded).
+    assert source.getMetadata()['bands'] == source.getBandInformation(statistics=False) == {
+        band: {key: value for key, value in entry.items()
+               if key not in ('min', 'max', 'mean', 'stdev')} for band, entry in info.items()}
+    projected = geolargeimage.open(rgb_tiled, projection='EPSG:3857')
+    assert projected.getBandInformation(statistics=True) == info
 
 
 def test_band_information_of_dem_skips_nodata(dem_float32):
-    info = geolargeimage.open(dem_float32).getBandInformation()
+    info = geolargeimage.open(dem_float32).getBandInformation(statistics=True)
     values = dem_values(600, 400)[:, :, 0]
     valid = values[values != DEM_NODATA]
     assert valid.size < values.size
@@ -262,7 +266,7 @@ def test_band_information_of_dem_skips_nodata(dem_float32):
 
 
 def test_band_information_of_paletted(paletted):
-    info = geolargeimage.open(paletted).getBandInformation()
+    info = geolargeimage.open(paletted).getBandInformation(statistics=True)
     assert info[1]['interpretation'] == 'palette'
     dataset = gdal.Open(str(paletted))
     table = dataset.GetRasterBand(1).GetColorTable()
@@ -283,7 +287,7 @@ def test_band_scale_offset_and_units(tmp_path):
     dataset.GetRasterBand(1).SetUnitType('m')
     dataset.GetRasterBand(2).SetNoDataValue(7)
     dataset.Close()
-    info = geolargeimage.open(path).getBandInformation()
+    info = geolargeimage.open(path).getBandInformation(statistics=True)
     assert info[1]['scale'] == pytest.approx(0.01)
     assert info[1]['offset'] == pytest.approx(-5.0)
     assert info[1]['units'] == 'm'
@@ -294,14 +298,14 @@ def test_band_scale_offset_and_units(tmp_path):
 
 
 def test_sample_band_information():
-    info = geolargeimage.open(RGB_SAMPLE).getBandInformation()
+    info = geolargeimage.open(RGB_SAMPLE).getBandInformation(statistics=True)
     assert [info[b]['interpretation'] for b in (1, 2, 3)] == ['red', 'green', 'blue']
     data = gdal.Open(str(RGB_SAMPLE)).ReadAsArray()
     for band in (1, 2, 3):
         assert info[band]['min'] == data[band - 1].min()
         # large_image reports GDAL's approximate statistic (212 for green); exact is allowed
         assert 200 <= info[band]['max'] <= data[band - 1].max()
-    rgba = geolargeimage.open(RGBA_SAMPLE).getBandInformation()
+    rgba = geolargeimage.open(RGBA_SAMPLE).getBandInformation(statistics=True)
     assert rgba[4]['interpretation'] == 'alpha'
 
 

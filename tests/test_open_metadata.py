@@ -300,7 +300,7 @@ def _exact_stats(values: np.ndarray) -> dict[str, float]:
 
 
 def test_band_information_rgb(rgb_tiled):
-    info = geolargeimage.open(rgb_tiled).getBandInformation()
+    info = geolargeimage.open(rgb_tiled).getBandInformation(statistics=True)
     assert sorted(info) == [1, 2, 3]
     data = formula(1000, 700, 3)
     for band, name in zip((1, 2, 3), ('red', 'green', 'blue')):
@@ -314,7 +314,7 @@ def test_band_information_rgb(rgb_tiled):
 
 def test_band_information_dem_excludes_nodata(dem_float32):
     source = geolargeimage.open(dem_float32)
-    entry = source.getBandInformation()[1]
+    entry = source.getBandInformation(statistics=True)[1]
     assert entry['interpretation'] == 'gray'
     assert entry['nodata'] == DEM_NODATA
     values = dem_values(600, 400)[:, :, 0]
@@ -326,7 +326,7 @@ def test_band_information_dem_excludes_nodata(dem_float32):
 
 
 def test_band_information_uint16(uint16_rgb):
-    info = geolargeimage.open(uint16_rgb).getBandInformation()
+    info = geolargeimage.open(uint16_rgb).getBandInformation(statistics=True)
     data = formula(400, 300, 3, 'uint16') * UINT16_FACTOR
     for band in (1, 2, 3):
         assert info[band]['min'] == data[:, :, band - 1].min()
@@ -334,7 +334,7 @@ def test_band_information_uint16(uint16_rgb):
 
 
 def test_band_information_palette(paletted):
-    entry = geolargeimage.open(paletted).getBandInformation()[1]
+    entry = geolargeimage.open(paletted).getBandInformation(statistics=True)[1]
     assert entry['interpretation'] == 'palette'
     assert [tuple(c) for c in entry['colortable'][:4]] == list(PALETTE)
     values = paletted_values(500, 300)
@@ -342,14 +342,14 @@ def test_band_information_palette(paletted):
 
 
 def test_band_information_alpha(rgba):
-    info = geolargeimage.open(rgba).getBandInformation()
+    info = geolargeimage.open(rgba).getBandInformation(statistics=True)
     assert [info[b]['interpretation'] for b in (1, 2, 3, 4)] == ['red', 'green', 'blue', 'alpha']
     assert (info[4]['min'], info[4]['max']) == (0, 255)
 
 
 def test_band_information_of_large_raster_is_approximate(rgb_striped_no_overviews):
     # 3000×2000 is larger than the statistics sample, so min/max come from a decimated read.
-    info = geolargeimage.open(rgb_striped_no_overviews).getBandInformation()
+    info = geolargeimage.open(rgb_striped_no_overviews).getBandInformation(statistics=True)
     for band in (1, 2, 3):
         assert info[band]['min'] == pytest.approx(0, abs=1)
         assert info[band]['max'] == pytest.approx(250, abs=1)
@@ -436,7 +436,7 @@ def test_sample_thumbnail_matches_gdal_decimated_read(name, size_x, size_y, dtyp
     colour = pixels[:, :, :3] if bands >= 3 else pixels[:, :, :1]
     if pixels.dtype != np.uint8:
         # The default style stretches 16-bit data from each band's min to its max.
-        info = source.getBandInformation()
+        info = source.getBandInformation(statistics=True)
         low = np.array([info[b + 1]['min'] for b in range(colour.shape[2])])
         high = np.array([info[b + 1]['max'] for b in range(colour.shape[2])])
         colour = (colour - low) / (high - low) * 255
@@ -458,4 +458,4 @@ def test_gcp_only_sample_is_geospatial_with_ground_size():
     assert source.geospatial is True
     # gdal's GCP fit gives about 97.7 m web-mercator pixels at about 33.4 N: about 81.7 m
     assert 75_000 < source.mm_x < 90_000 and 75_000 < source.mm_y < 90_000
-    assert source.getBandInformation()[4]['interpretation'] == 'alpha'
+    assert source.getBandInformation(statistics=True)[4]['interpretation'] == 'alpha'

@@ -251,16 +251,20 @@ def test_open_http_cog_is_one_head_and_one_get(http_server):
         ('HEAD', '/cog.tif', None), ('GET', '/cog.tif', 'bytes=0-65535')]
 
 
-def test_metadata_costs_at_most_one_more_get(s3_cog):
-    """getMetadata includes band statistics from a sample of at most 1024 px a side: here the
-    1024² overview, 16 consecutive blocks fetched as one range."""
+def test_metadata_costs_no_request_and_statistics_at_most_one_get(s3_cog):
+    """getMetadata reads no pixels; the band statistics come from a sample of at most 1024 px a
+    side: here the 1024² overview, 16 consecutive blocks fetched as one range."""
     source = geolargeimage.open(s3_cog.address, noCache=True)
     s3_cog.server.log.clear()
     with geolargeimage.network_stats() as stats:
         metadata = source.getMetadata()
+    assert s3_cog.server.log.count() == stats.requests == 0
+    assert metadata['bands'][1]['dtype'] == 'uint8'
+    with geolargeimage.network_stats() as stats:
+        bands = source.getBandInformation(statistics=True)
     assert s3_cog.server.log.count() == s3_cog.server.log.count('GET') <= 1
     assert stats.requests <= 1
-    assert set(metadata['bands'][1]) >= {'min', 'max', 'mean', 'stdev'}
+    assert set(bands[1]) >= {'min', 'max', 'mean', 'stdev'}
 
 
 @pytest.mark.parametrize('encoding', ['JPEG', 'PNG'])
@@ -346,7 +350,7 @@ def _read_everything(address: str) -> None:
     source = geolargeimage.open(address, noCache=True)
     source.getMetadata()
     source.getInternalMetadata()
-    source.getBandInformation()
+    source.getBandInformation(statistics=True)
     source.getTile(1, 2, FULL)
     source.getTile(0, 0, 0)
     region_pixels(source, {'left': 100, 'top': 1500, 'width': 700, 'height': 300})

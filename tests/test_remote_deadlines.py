@@ -1,7 +1,7 @@
 """Every remote operation has a deadline (issue #12, items 2 and 10).
 
 Against real servers on 127.0.0.1 that stall (accept and never answer), answer slowly, or drop
-the connection halfway through a body: open, metadata, tile and region finish or raise
+the connection halfway through a body: open, band statistics, tile and region finish or raise
 RemoteAccessError within config ``remote_timeout`` (3 s here, so the tests are fast), with the
 default settings otherwise, and a later good read works. The messages say what happened: a
 time-out is 'timed out' (never an 'HTTP 127' read from the loopback address), a dropped
@@ -27,7 +27,7 @@ from geolargeimage.io.settings import REMOTE_ATTEMPTS, deadline_options
 #: start-up, a loaded CI machine).
 DEADLINE = 3.0
 SLACK = 1.5
-OPERATIONS = ('open', 'metadata', 'tile', 'region')
+OPERATIONS = ('open', 'statistics', 'tile', 'region')
 
 
 @pytest.fixture(scope='module')
@@ -69,8 +69,8 @@ def run(operation: str, address: str, source: geolargeimage.TileSource | None) -
     if operation == 'open':
         return geolargeimage.open(address, noCache=True)
     assert source is not None
-    if operation == 'metadata':
-        return source.getMetadata()
+    if operation == 'statistics':
+        return source.getBandInformation(statistics=True)
     if operation == 'tile':
         return source.getTile(1, 1, source.levels - 1)
     return source.getRegion(region={'left': 100, 'top': 50, 'width': 700, 'height': 600},

@@ -330,7 +330,7 @@ def test_limits_use_the_frame_statistics_everywhere(gradient16, limits):
     close(styled_region, ramp(normal(raw_region[:, :, 0], GRADIENT_MIN, GRADIENT_MAX), 1))
     pixel = source.getPixel(region=dict(left=10, top=10))
     close(pixel['value'], [0, normal(1300, GRADIENT_MIN, GRADIENT_MAX) * 255, 0, 255])
-    band = source.getBandInformation()[1]
+    band = source.getBandInformation(statistics=True)[1]
     assert (band['min'], band['max']) == (GRADIENT_MIN, GRADIENT_MAX)
 
 
@@ -345,7 +345,7 @@ def test_min_max_are_per_frame(ome_channels):
     width, height = OME_SIZE
     for frame in range(3):
         low, high = frame * 1000, frame * 1000 + width + height - 2
-        band = source.getBandInformation(frame=frame)[1]
+        band = source.getBandInformation(statistics=True, frame=frame)[1]
         assert (band['min'], band['max']) == (low, high)
         data, _ = source.getRegion(frame=frame, format='numpy')
         close(data, ramp(normal(ome_plane(frame), low, high), 1))
@@ -458,7 +458,7 @@ def test_nodata_pixels_are_transparent_and_left_out_of_the_statistics(dem_float3
     source = geolargeimage.open(dem_float32, style=style, encoding='PNG')
     values = dem_values(600, 400)[:, :, 0]
     low, high = 0.25, 250.25  # the formula's range; -9999 is not a value
-    band = source.getBandInformation()[1]
+    band = source.getBandInformation(statistics=True)[1]
     assert (band['min'], band['max']) == (low, high)
     data, _ = source.getRegion(format='numpy')
     expected = dem_blue_red(values, low, high)

@@ -170,7 +170,7 @@ def test_sink_reads_like_a_source_and_sees_new_tiles(small_chunks):
     assert (metadata['sizeX'], metadata['sizeY'], metadata['levels'], metadata['dtype'],
             metadata['bandCount']) == (900, 700, 3, 'uint8', 3)
     assert sink.getThumbnail(encoding='PNG')[1] == 'image/png'
-    assert sink.getBandInformation()[1]['interpretation'] == 'red'
+    assert sink.getBandInformation(statistics=True)[1]['interpretation'] == 'red'
     sink.addTile(np.full((100, 100, 3), 5, np.uint8), x=850, y=650)
     assert (sink.sizeX, sink.sizeY) == (950, 750)
     np.testing.assert_array_equal(sink.getRegion(format='numpy')[0][650:, 850:], 5)
@@ -334,7 +334,7 @@ def test_channel_names_without_c_axis_name_the_bands(tmp_path):
     sink.addTile(random_image(30, 30, 2, 'uint16'))
     target = tmp_path / 'bands.tif'
     sink.write(target)
-    bands = geolargeimage.open(target).getBandInformation()
+    bands = geolargeimage.open(target).getBandInformation(statistics=True)
     assert [bands[1]['description'], bands[2]['description']] == ['nir', 'red']
 
 

@@ -21,7 +21,7 @@ from osgeo import gdal
 from geolargeimage import config, errors
 from geolargeimage.enums import Resampling
 from geolargeimage.grid import Window, exact_row_cuts
-from geolargeimage.io import blocks, sampling
+from geolargeimage.io import blocks, memory_resample, sampling
 from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.io.facts import read_info
 from geolargeimage.io.kernels import GDAL_KERNELS, resolve_kernel
@@ -88,8 +88,6 @@ class Raster:
                 page = gdal.OpenEx(level_path, gdal.OF_RASTER | gdal.OF_READONLY)
             levels += levels_of(level_path, page, self.info.width, self.info.height)
         self._levels = sorted(levels, key=lambda level: level.factor_x)
-        if view is None:
-            self._check_decodes()
 
     # -- handles --------------------------------------------------------------------------------
     def dataset(self, level: Level | None = None) -> gdal.Dataset:
@@ -164,6 +162,12 @@ class Raster:
         enlarged = out_width > window.width or out_height > window.height
         if kernel is Resampling.NEAREST and enlarged:
             return self._read_enlarged(window, out_width, out_height, band_list)
+        if self._view is None and memory_resample.qualifies(
+                self.info, band_list, kernel, level_window(window, level), out_width, out_height):
+            return memory_resample.read_and_resample(
+                lambda cover: self._read_native(level, cover, band_list),
+                level_window(window, level), self.level_size(level), out_width, out_height,
+                kernel)
         cuts = self._strip_cuts(level, window, out_width, out_height, kernel)
         if not cuts:
             return self._read_level(level, window, out_width, out_height, band_list, kernel)
@@ -186,6 +190,18 @@ class Raster:
                 *level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
                 band_list=band_list, resample_alg=GDAL_KERNELS[kernel], interleave='pixel')
         return data.reshape(out_height, out_width, len(band_list))
+
+    def _read_native(self, level: Level, cover: tuple[int, int, int, int],
+                     band_list: list[int]) -> np.ndarray:
+        """``cover`` (whole pixels of ``level``) at the level's resolution, band-sequential
+        ``(bands, rows, cols)``: one read, whose blocks GDAL decodes on every core."""
+        col_off, row_off, width, height = cover
+        base = Window(col_off * level.factor_x, row_off * level.factor_y,
+                      width * level.factor_x, height * level.factor_y)
+        with self._reading(level, base, band_list):
+            data = self.dataset(level).ReadAsArray(col_off, row_off, width, height,
+                                                   band_list=band_list)
+        return data.reshape(len(band_list), height, width)
 
     def _strip_cuts(self, level: Level, window: Window, out_width: int, out_height: int,
                     kernel: Resampling) -> list[int]:
@@ -460,27 +476,3 @@ class Raster:
                                     self.info.width, self.info.height)
             self._levels = sorted([*self._levels, *levels[1:]], key=lambda level: level.factor_x)
             self._pyramid = pyramid
-
-    def _check_decodes(self) -> None:
-        """Decode one pixel, so a file whose data cannot be read at all (a codec GDAL lacks, a
-        file cut short) fails at open rather than at the first tile.
-
-        The pixel comes through the smallest overview (one block; in a COG it is in the
-        header). Should that block not decode, the first and the last full-resolution blocks
-        are tried, and the file opens if one of them does: one damaged block fails the reads
-        that touch it, not the file.
-        """
-        width, height = self.info.width, self.info.height
-        probes = ((0, 0, width, height), (0, 0, 1, 1), (width - 1, height - 1, 1, 1))
-        failure: errors.GDALError | None = None
-        for col_off, row_off, probe_width, probe_height in probes:
-            try:
-                with gdal_errors(self.path, 'decode'), Env(**read_options(self.remote)):
-                    self.dataset().ReadRaster(col_off, row_off, probe_width, probe_height, 1, 1,
-                                              band_list=[1])
-                return
-            except errors.GDALError as exc:
-                self._drop_handles()  # a failed block may stay cached (see _reading)
-                failure = failure or exc
-        assert failure is not None
-        raise failure

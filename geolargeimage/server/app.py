@@ -312,9 +312,13 @@ def _add_fact_routes(app: FastAPI) -> None:
     """Metadata, frames and pixel values of a served file."""
     @app.get('/sources/{source_id}/metadata')
     async def metadata(request: Request, served: Served) -> Response:
-        """large_image's metadata of the file, in its own pixel grid."""
-        return await _cached(request, served, lambda: (served.native().getMetadata(),
-                                                'application/json'), 'no-cache')
+        """large_image's metadata of the file, in its own pixel grid, with the band
+        statistics (the viewer shows them as the style's automatic limits)."""
+        def produce():
+            source = served.native()
+            return ({**source.getMetadata(), 'bands': source.getBandInformation(statistics=True)},
+                    'application/json')
+        return await _cached(request, served, produce, 'no-cache')
 
     @app.get('/sources/{source_id}/frames')
     async def frames(request: Request, served: Served) -> Response:

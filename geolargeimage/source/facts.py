@@ -153,7 +153,8 @@ class SourceFacts:
             ``magnification``, ``mm_x``, ``mm_y``, ``dtype``, ``bandCount``, ``geospatial``,
             ``projection``, ``sourceSizeX``, ``sourceSizeY``, ``sourceLevels``, ``bounds``
             (in the served projection), ``sourceBounds`` (in the file's CRS), ``bands``
-            (:meth:`getBandInformation`) and, for several frames, ``frames``,
+            (:meth:`getBandInformation` without statistics: metadata decodes no pixels) and,
+            for several frames, ``frames``,
             ``IndexRange``, ``IndexStride`` and ``channels``.
 
         Examples
@@ -194,7 +195,7 @@ class SourceFacts:
             return internal_metadata(self._raster.dataset(), gdal_path=self._gdal_path,
                                      remote=self._raster.remote)
 
-    def getBandInformation(self, statistics: bool = True, frame: int | None = None,
+    def getBandInformation(self, statistics: bool = False, frame: int | None = None,
                            **kwargs: Any) -> dict[int, dict]:
         """What each band is, and optionally its statistics.
 
@@ -202,7 +203,9 @@ class SourceFacts:
         ----------
         statistics : bool
             Add min, max, mean and stdev of a sample of the whole frame (the numbers a
-            style's 'auto', 'min' and 'max' use).
+            style's 'auto', 'min' and 'max' use). Off by default, as in large_image's
+            documented signature: the facts of the bands need no pixels, the statistics
+            decode a sample (once per frame, then kept).
         frame : int, optional
             The frame whose bands are described (default 0).
 
@@ -228,8 +231,9 @@ class SourceFacts:
         return band_information(self._frames.raster(frame).info.bands, summary)
 
     def getOneBandInformation(self, band: int) -> dict[str, Any]:
-        """:meth:`getBandInformation` of one ``band`` (1-based); KeyError for another number."""
-        return self.getBandInformation()[band]
+        """:meth:`getBandInformation` of one ``band`` (1-based), statistics included; KeyError
+        for another number."""
+        return self.getBandInformation(statistics=True)[band]
 
     def getNativeMagnification(self) -> dict[str, float | None]:
         """Magnification and mm per pixel of the base level (None where unknown)."""

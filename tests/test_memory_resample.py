@@ -1,0 +1,128 @@
+"""Shrinking averages of several bands decode the level's window once and average each band in
+memory (:mod:`geolargeimage.io.memory_resample`); the pixels must be exactly those of GDAL's one
+``ReadAsArray`` of the same window and size on the file, for generated sizes, windows that do not
+fall on whole pixels, several integer types, and levels that are overviews. Bands with nodata or a
+mask are left to GDAL's own read (its average leaves their invalid pixels out)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from geolargeimage.enums import Resampling
+from geolargeimage.grid import Window
+from geolargeimage.io import memory_resample
+from geolargeimage.io.raster import Raster
+
+DTYPES = {gdal.GDT_Byte: 250, gdal.GDT_UInt16: 60000, gdal.GDT_Int16: 30000, gdal.GDT_Float32: 1e6}
+
+
+def make_raster(path: str, width: int, height: int, bands: int, dtype: int, seed: int, *,
+                overviews: bool = False, nodata: float | None = None,
+                mask: bool = False) -> None:
+    rng = np.random.default_rng(seed)
+    mem = gdal.GetDriverByName('MEM').Create('', width, height, bands, dtype)
+    for band in range(1, bands + 1):
+        values = rng.uniform(0, DTYPES[dtype], (height, width))
+        mem.GetRasterBand(band).WriteArray(values)
+        if nodata is not None:
+            mem.GetRasterBand(band).SetNoDataValue(nodata)
+            mem.GetRasterBand(band).WriteArray(np.full((height // 3, width // 3), nodata))
+    if mask:
+        mem.CreateMaskBand(gdal.GMF_PER_DATASET)
+        valid = np.full((height, width), 255, np.uint8)
+        valid[: height // 2, : width // 2] = 0
+        mem.GetRasterBand(1).GetMaskBand().WriteArray(valid)
+    gdal.Translate(path, mem, creationOptions=['TILED=YES', 'BLOCKXSIZE=128', 'BLOCKYSIZE=128',
+                                               'COMPRESS=DEFLATE'])
+    if overviews:
+        dataset = gdal.Open(path, gdal.GA_Update)
+        dataset.BuildOverviews('AVERAGE', [2, 4])
+        dataset = None
+
+
+def cases(count: int, seed: int = 11) -> list[tuple]:
+    """(width, height, window, out_width, out_height): windows anywhere in the raster, with
+    fractional offsets and sizes, shrunk by factors between 1.05 and 1.95."""
+    rng = np.random.default_rng(seed)
+    found = []
+    while len(found) < count:
+        width, height = (int(v) for v in rng.integers(400, 1400, 2))
+        w, h = rng.uniform(0.3, 1.0) * width, rng.uniform(0.3, 1.0) * height
+        left, top = rng.uniform(0, width - w), rng.uniform(0, height - h)
+        if len(found) % 2 == 0:  # half on whole pixels
+            left, top, w, h = int(left), int(top), int(w), int(h)
+        factor = rng.uniform(1.05, 1.95)
+        found.append((width, height, (left, top, w, h), max(1, int(w / factor)),
+                      max(1, int(h / factor))))
+    return found
+
+
+def gdal_read(path: str, window: tuple, out_width: int, out_height: int) -> np.ndarray:
+    data = gdal.Open(path).ReadAsArray(*window, buf_xsize=out_width, buf_ysize=out_height,
+                                       resample_alg=gdal.GRIORA_Average, interleave='pixel')
+    return data.reshape(out_height, out_width, -1)
+
+
+@pytest.mark.parametrize('dtype', [gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16])
+@pytest.mark.parametrize('width, height, window, out_width, out_height', cases(6))
+def test_average_equals_one_gdal_read(tmp_path, monkeypatch, dtype, width, height, window,
+                                      out_width, out_height):
+    path = str(tmp_path / 'r.tif')
+    make_raster(path, width, height, 3, dtype, seed=width + height)
+    used = []
+    original = memory_resample.read_and_resample
+    monkeypatch.setattr(memory_resample, 'read_and_resample',
+                        lambda *args: used.append(args) or original(*args))
+    ours = Raster(path).read(Window(*window), out_width, out_height,
+                             resampling=Resampling.AVERAGE)
+    assert used, 'the read did not go through the in-memory average'
+    np.testing.assert_array_equal(ours, gdal_read(path, window, out_width, out_height))
+
+
+def test_average_of_an_overview_equals_gdal_on_the_overview(tmp_path):
+    path = str(tmp_path / 'o.tif')
+    make_raster(path, 3000, 2250, 4, gdal.GDT_UInt16, seed=3, overviews=True)
+    ours = Raster(path).read(Window(0, 0, 3000, 2250), 1024, 768,
+                             resampling=Resampling.AVERAGE)
+    overview = gdal.OpenEx(path, open_options=['OVERVIEW_LEVEL=0'])  # 1500 x 1125
+    theirs = overview.ReadAsArray(buf_xsize=1024, buf_ysize=768,
+                                  resample_alg=gdal.GRIORA_Average, interleave='pixel')
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize('kind', ['nodata', 'mask'])
+def test_bands_with_invalid_pixels_keep_gdals_read(tmp_path, monkeypatch, kind):
+    path = str(tmp_path / f'{kind}.tif')
+    make_raster(path, 900, 700, 3, gdal.GDT_Byte, seed=5, nodata=0 if kind == 'nodata' else None,
+                mask=kind == 'mask')
+    raster = Raster(path)
+    monkeypatch.setattr(memory_resample, 'read_and_resample', lambda *args: pytest.fail(
+        'an average with invalid pixels went through a MEM dataset that ignores them'))
+    ours = raster.read(Window(0, 0, 900, 700), 600, 450, resampling=Resampling.AVERAGE)
+    np.testing.assert_array_equal(ours, gdal_read(path, (0, 0, 900, 700), 600, 450))
+
+
+def test_only_modest_averages_of_several_valid_bands_qualify(tmp_path):
+    path = str(tmp_path / 'q.tif')
+    make_raster(path, 1000, 800, 2, gdal.GDT_Byte, seed=9)
+    info = Raster(path).info
+    window = (0.0, 0.0, 1000.0, 800.0)
+    assert memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 600, 500)
+    assert not memory_resample.qualifies(info, [1], Resampling.AVERAGE, window, 600, 500)
+    assert not memory_resample.qualifies(info, [1, 2], Resampling.NEAREST, window, 600, 500)
+    assert not memory_resample.qualifies(info, [1, 2], Resampling.CUBIC, window, 600, 500)
+    floats = tmp_path / 'f.tif'
+    make_raster(str(floats), 1000, 800, 2, gdal.GDT_Float32, seed=9)
+    assert not memory_resample.qualifies(Raster(str(floats)).info, [1, 2], Resampling.AVERAGE,
+                                         window, 600, 500)
+    # enlarging, or decoding far more than the output (a level far finer than needed)
+    assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 1200, 900)
+    assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 300, 250)
+
+
+def test_covering_window_holds_every_pixel_under_a_fractional_window():
+    assert memory_resample.covering((10.5, 3.25, 20.0, 7.5), (100, 50)) == (10, 3, 21, 8)
+    assert memory_resample.covering((0.0, 0.0, 100.0, 50.0), (100, 50)) == (0, 0, 100, 50)
+    assert memory_resample.covering((95.5, 49.5, 10.0, 10.0), (100, 50)) == (95, 49, 5, 1)
