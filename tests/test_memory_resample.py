@@ -44,18 +44,21 @@ def make_raster(path: str, width: int, height: int, bands: int, dtype: int, seed
 
 def cases(count: int, seed: int = 11) -> list[tuple]:
     """(width, height, window, out_width, out_height): windows anywhere in the raster, with
-    fractional offsets and sizes, shrunk by factors between 1.05 and 1.95."""
+    fractional offsets and sizes, some at the far edges, shrunk by factors between 1.05 and 1.95
+    (one in four keeps its height: a 1:1 axis)."""
     rng = np.random.default_rng(seed)
     found = []
     while len(found) < count:
         width, height = (int(v) for v in rng.integers(400, 1400, 2))
         w, h = rng.uniform(0.3, 1.0) * width, rng.uniform(0.3, 1.0) * height
         left, top = rng.uniform(0, width - w), rng.uniform(0, height - h)
+        if len(found) % 3 == 1:  # at the right and bottom edges
+            left, top = width - w, height - h
         if len(found) % 2 == 0:  # half on whole pixels
             left, top, w, h = int(left), int(top), int(w), int(h)
         factor = rng.uniform(1.05, 1.95)
-        found.append((width, height, (left, top, w, h), max(1, int(w / factor)),
-                      max(1, int(h / factor))))
+        out_height = max(1, int(h / factor)) if len(found) % 4 else int(h + 0.5)  # one axis 1:1
+        found.append((width, height, (left, top, w, h), max(1, int(w / factor)), out_height))
     return found
 
 
@@ -66,7 +69,7 @@ def gdal_read(path: str, window: tuple, out_width: int, out_height: int) -> np.n
 
 
 @pytest.mark.parametrize('dtype', [gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16])
-@pytest.mark.parametrize('width, height, window, out_width, out_height', cases(6))
+@pytest.mark.parametrize('width, height, window, out_width, out_height', cases(8))
 def test_average_equals_one_gdal_read(tmp_path, monkeypatch, dtype, width, height, window,
                                       out_width, out_height):
     path = str(tmp_path / 'r.tif')
@@ -117,6 +120,9 @@ def test_only_modest_averages_of_several_valid_bands_qualify(tmp_path):
     make_raster(str(floats), 1000, 800, 2, gdal.GDT_Float32, seed=9)
     assert not memory_resample.qualifies(Raster(str(floats)).info, [1, 2], Resampling.AVERAGE,
                                          window, 600, 500)
+    # a window of the output's size once rounded (GDAL's MEM copies it, fractions dropped)
+    assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE,
+                                         (0.0, 0.5, 600.0, 500.0), 600, 500)
     # enlarging, or decoding far more than the output (a level far finer than needed)
     assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 1200, 900)
     assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 300, 250)
@@ -125,4 +131,7 @@ def test_only_modest_averages_of_several_valid_bands_qualify(tmp_path):
 def test_covering_window_holds_every_pixel_under_a_fractional_window():
     assert memory_resample.covering((10.5, 3.25, 20.0, 7.5), (100, 50)) == (10, 3, 21, 8)
     assert memory_resample.covering((0.0, 0.0, 100.0, 50.0), (100, 50)) == (0, 0, 100, 50)
-    assert memory_resample.covering((95.5, 49.5, 10.0, 10.0), (100, 50)) == (95, 49, 5, 1)
+    # GDAL reads rows round(48.6) = 49 and round(1.4) = 1 more: row 49, which the window holds
+    assert memory_resample.covering((95.5, 48.6, 4.5, 1.4), (100, 50)) == (95, 48, 5, 2)
+    # rounded, the window reaches one pixel past the ones it touches: 0.5 + 10.4 -> [1, 11)
+    assert memory_resample.covering((0.5, 0.0, 10.4, 5.0), (100, 50)) == (0, 0, 11, 5)

@@ -37,6 +37,10 @@ from geolargeimage.raster_info import RasterInfo
 #: The decoded window may hold at most this many times the output's pixels (a level at most about
 #: twice as fine on each axis, which the level rule gives whenever the pyramid is complete).
 MAX_DECODED_RATIO = 4.5
+#: Larger blocks (as declared) keep GDAL's own read: its multi-threaded decoder of a native read
+#: aborts the process when a damaged file declares an absurd tile size (std::bad_alloc in a
+#: worker thread), where a resampled read fails with an error.
+MAX_BLOCK_PIXELS = 1 << 24
 #: Reads of at least this many output pixels resample their pieces on the read pool.
 POOL_MIN_PIXELS = 1 << 16
 
@@ -49,10 +53,15 @@ def qualifies(info: RasterInfo, band_list: list[int], kernel: Resampling,
     """Whether a read of ``window`` (level pixels) into ``out_width`` × ``out_height`` with
     ``kernel`` gives the same pixels through :func:`read_and_resample`."""
     _, _, width, height = window
+    # A MEM band copies a read whose rounded window is the buffer's size and drops the window's
+    # fractions, where GDAL's read of the file averages the pixels the fractions straddle.
     if kernel is not Resampling.AVERAGE or len(band_list) < 2 \
             or out_width > width or out_height > height \
+            or (int(width + 0.5), int(height + 0.5)) == (out_width, out_height) \
             or math.ceil(width + 1) * math.ceil(height + 1) > \
             MAX_DECODED_RATIO * out_width * out_height:
+        return False
+    if info.block_width * info.block_height > MAX_BLOCK_PIXELS:
         return False
     bands = [info.bands[b - 1] for b in band_list]
     return all(band.dtype.kind in 'iu' and band.nodata is None
@@ -60,12 +69,17 @@ def qualifies(info: RasterInfo, band_list: list[int], kernel: Resampling,
 
 
 def covering(window: LevelWindow, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The whole pixels of a level of ``size`` under ``window``."""
-    col_off, row_off, width, height = window
-    left, top = max(0, math.floor(col_off)), max(0, math.floor(row_off))
-    right = min(size[0], math.ceil(col_off + width - 1e-9))
-    bottom = min(size[1], math.ceil(row_off + height - 1e-9))
-    return left, top, max(1, right - left), max(1, bottom - top)
+    """The whole pixels of a level of ``size`` under ``window``, and the window GDAL checks and
+    reads for it: its offsets and sizes rounded, which may reach one pixel further."""
+    def span(offset: float, length: float, limit: int) -> tuple[int, int]:
+        rounded = int(offset + 0.5)
+        start = min(math.floor(offset), rounded)
+        end = max(math.ceil(offset + length - 1e-9), rounded + int(length + 0.5))
+        return max(0, start), max(1, min(limit, end) - max(0, start))
+
+    left, width = span(window[0], window[2], size[0])
+    top, height = span(window[1], window[3], size[1])
+    return left, top, width, height
 
 
 def read_and_resample(decode: Callable[[tuple[int, int, int, int]], np.ndarray],
