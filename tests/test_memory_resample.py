@@ -1,8 +1,9 @@
-"""Shrinking averages of several bands decode the level's window once and average each band in
-memory (:mod:`geolargeimage.io.memory_resample`); the pixels must be exactly those of GDAL's one
+"""Shrinking reads decode the level's window once and resample it in memory
+(:mod:`geolargeimage.io.memory_resample`): nearest by numpy indexing, averages of several integer
+bands by GDAL's kernel on each band. The pixels must be exactly those of GDAL's one
 ``ReadAsArray`` of the same window and size on the file, for generated sizes, windows that do not
-fall on whole pixels, several integer types, and levels that are overviews. Bands with nodata or a
-mask are left to GDAL's own read (its average leaves their invalid pixels out)."""
+fall on whole pixels, several data types, and levels that are overviews. Averages of bands with
+nodata or a mask are left to GDAL's own read (its average leaves their invalid pixels out)."""
 
 from __future__ import annotations
 
@@ -107,25 +108,49 @@ def test_bands_with_invalid_pixels_keep_gdals_read(tmp_path, monkeypatch, kind):
     np.testing.assert_array_equal(ours, gdal_read(path, (0, 0, 900, 700), 600, 450))
 
 
-def test_only_modest_averages_of_several_valid_bands_qualify(tmp_path):
+def test_nearest_and_modest_averages_of_several_valid_bands_qualify(tmp_path):
     path = str(tmp_path / 'q.tif')
     make_raster(path, 1000, 800, 2, gdal.GDT_Byte, seed=9)
     info = Raster(path).info
     window = (0.0, 0.0, 1000.0, 800.0)
     assert memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 600, 500)
+    assert memory_resample.qualifies(info, [1], Resampling.NEAREST, window, 600, 500)
     assert not memory_resample.qualifies(info, [1], Resampling.AVERAGE, window, 600, 500)
-    assert not memory_resample.qualifies(info, [1, 2], Resampling.NEAREST, window, 600, 500)
     assert not memory_resample.qualifies(info, [1, 2], Resampling.CUBIC, window, 600, 500)
     floats = tmp_path / 'f.tif'
     make_raster(str(floats), 1000, 800, 2, gdal.GDT_Float32, seed=9)
-    assert not memory_resample.qualifies(Raster(str(floats)).info, [1, 2], Resampling.AVERAGE,
-                                         window, 600, 500)
+    float_info = Raster(str(floats)).info
+    assert not memory_resample.qualifies(float_info, [1, 2], Resampling.AVERAGE, window, 600, 500)
+    assert memory_resample.qualifies(float_info, [1, 2], Resampling.NEAREST, window, 600, 500)
     # a window of the output's size once rounded (GDAL's MEM copies it, fractions dropped)
     assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE,
                                          (0.0, 0.5, 600.0, 500.0), 600, 500)
     # enlarging, or decoding far more than the output (a level far finer than needed)
-    assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 1200, 900)
-    assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE, window, 300, 250)
+    for kernel in (Resampling.NEAREST, Resampling.AVERAGE):
+        assert not memory_resample.qualifies(info, [1, 2], kernel, window, 1200, 900)
+        assert not memory_resample.qualifies(info, [1, 2], kernel, window, 300, 250)
+
+
+@pytest.mark.parametrize('bands, dtype, nodata, mask', [
+    (1, gdal.GDT_Byte, None, False), (3, gdal.GDT_UInt16, None, True),
+    (2, gdal.GDT_Float32, -1.0, False)])
+@pytest.mark.parametrize('width, height, window, out_width, out_height', cases(8, seed=23))
+def test_nearest_equals_one_gdal_read(tmp_path, monkeypatch, bands, dtype, nodata, mask, width,
+                                      height, window, out_width, out_height):
+    path = str(tmp_path / 'n.tif')
+    make_raster(path, width, height, bands, dtype, seed=width * 3 + height, nodata=nodata,
+                mask=mask)
+    used = []
+    original = memory_resample.read_and_resample
+    monkeypatch.setattr(memory_resample, 'read_and_resample',
+                        lambda *args: used.append(args) or original(*args))
+    ours = Raster(path).read(Window(*window), out_width, out_height,
+                             resampling=Resampling.NEAREST)
+    assert used, 'the read did not go through the in-memory nearest'
+    theirs = gdal.Open(path).ReadAsArray(*window, buf_xsize=out_width, buf_ysize=out_height,
+                                         resample_alg=gdal.GRIORA_NearestNeighbour,
+                                         interleave='pixel')
+    np.testing.assert_array_equal(ours, theirs.reshape(out_height, out_width, bands))
 
 
 def test_covering_window_holds_every_pixel_under_a_fractional_window():

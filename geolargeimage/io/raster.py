@@ -165,9 +165,10 @@ class Raster:
         if self._view is None and memory_resample.qualifies(
                 self.info, band_list, kernel, level_window(window, level), out_width, out_height):
             return memory_resample.read_and_resample(
-                lambda cover: self._read_native(level, cover, band_list),
-                level_window(window, level), self.level_size(level), out_width, out_height,
-                kernel)
+                lambda piece, out: self._read_native(level, piece, band_list, out),
+                level_window(window, level), self.level_size(level),
+                self.dataset(level).GetRasterBand(1).GetBlockSize(), len(band_list),
+                self.info.bands[band_list[0] - 1].dtype, out_width, out_height, kernel)
         cuts = self._strip_cuts(level, window, out_width, out_height, kernel)
         if not cuts:
             return self._read_level(level, window, out_width, out_height, band_list, kernel)
@@ -200,17 +201,17 @@ class Raster:
             return data.transpose(1, 2, 0)
         return data.reshape(out_height, out_width, len(band_list))
 
-    def _read_native(self, level: Level, cover: tuple[int, int, int, int],
-                     band_list: list[int]) -> np.ndarray:
-        """``cover`` (whole pixels of ``level``) at the level's resolution, band-sequential
-        ``(bands, rows, cols)``: one read, whose blocks GDAL decodes on every core."""
-        col_off, row_off, width, height = cover
+    def _read_native(self, level: Level, piece: tuple[int, int, int, int],
+                     band_list: list[int], out: np.ndarray) -> None:
+        """``piece`` (whole pixels of ``level``) at the level's resolution into ``out``, a
+        band-sequential ``(bands, rows, cols)`` view, in one read on this thread's handle, on
+        this thread alone (the pieces already share the cores out)."""
+        col_off, row_off, width, height = piece
         base = Window(col_off * level.factor_x, row_off * level.factor_y,
                       width * level.factor_x, height * level.factor_y)
-        with self._reading(level, base, band_list):
-            data = self.dataset(level).ReadAsArray(col_off, row_off, width, height,
-                                                   band_list=band_list)
-        return data.reshape(len(band_list), height, width)
+        with Env(GDAL_NUM_THREADS=1), self._reading(level, base, band_list):
+            self.dataset(level).ReadAsArray(col_off, row_off, width, height, buf_obj=out,
+                                            band_list=band_list)
 
     def _strip_cuts(self, level: Level, window: Window, out_width: int, out_height: int,
                     kernel: Resampling) -> list[int]:

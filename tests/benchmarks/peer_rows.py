@@ -46,6 +46,8 @@ NATIVE_TILE = 256
 RESAMPLING_NOTE = ('resampling defaults differ (rio-tiler nearest, large_image nearest level '
                    'tiles + Pillow resize, ours average): mean |d| includes that')
 
+NEAREST_NOTE = ("ours resample='nearest', rio-tiler's default; large_image resizes with Lanczos")
+
 
 @dataclass
 class Case:
@@ -93,6 +95,10 @@ def cases(ctx: Any, h: ModuleType) -> list[Case]:
         return source.getRegion(output=dict(maxWidth=MAX_SIZE, maxHeight=MAX_SIZE),
                                 format='numpy')[0]
 
+    def whole_nearest(source):
+        return source.getRegion(output=dict(maxWidth=MAX_SIZE, maxHeight=MAX_SIZE),
+                                format='numpy', resample='nearest')[0]
+
     def region(source):
         left, top, width, height = REGION
         return source.getRegion(region=dict(left=left, top=top, width=width, height=height),
@@ -123,6 +129,16 @@ def cases(ctx: Any, h: ModuleType) -> list[Case]:
         result.append(Case(f'whole → {MAX_SIZE} wide, {label}, cold', dataset, 'preview',
                            {'max_size': MAX_SIZE, 'cold': True}, whole, 9, cold=True,
                            floor=True, notes=[RESAMPLING_NOTE], nodata=nodata))
+    # The same work as rio-tiler's preview (nearest): identical pixels expected, so the rows say
+    # what the machinery costs apart from the kernel.
+    for dataset, label in (('big-cog-deflate', 'DEFLATE RGB COG'), ('big-cog-jpeg', 'JPEG COG'),
+                           ('slide', 'JPEG slide')):
+        for cold in (False, True):
+            result.append(Case(f'whole → {MAX_SIZE} wide nearest, {label}, '
+                               f'{"cold" if cold else "warm"}', dataset, 'preview',
+                               {'max_size': MAX_SIZE, **({'cold': True} if cold else {})},
+                               whole_nearest, 9, cold=cold, floor=cold,
+                               notes=[NEAREST_NOTE]))
     result.append(Case(f'{REGION[2]}² full-res region, 6-band uint16', 'multiband', 'part',
                        {'window': list(REGION)}, region, 9))
     # Georeferenced files only: rio-tiler's info() needs a CRS (it fails on the slide).
