@@ -816,6 +816,12 @@ def sibling(name: str) -> Any:
     return importlib.import_module(name)
 
 
+@benchmark('memory', 'peak memory: tileIterator over 58368×12288, whole-image reads of a '
+                     '100000² sparse raster without overviews (each in a fresh process)')
+def bench_memory(ctx: Context) -> list[Row]:
+    return sibling('memory_rows').bench_memory(ctx, sys.modules[__name__])
+
+
 @benchmark('peers', 'rio-tiler and large_image (each in its own worker process) on the same '
                     'work, and the decode floor (issue #14); skipped when not installed')
 def bench_peers(ctx: Context) -> list[Row]:
