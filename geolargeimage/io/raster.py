@@ -21,7 +21,7 @@ from osgeo import gdal
 from geolargeimage import config, errors
 from geolargeimage.enums import Resampling
 from geolargeimage.grid import Window, exact_row_cuts
-from geolargeimage.io import blocks, memory_resample, sampling
+from geolargeimage.io import blocks, memory_resample, sampling, sparse_reads
 from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.io.facts import read_info
 from geolargeimage.io.kernels import GDAL_KERNELS, resolve_kernel
@@ -157,11 +157,21 @@ class Raster:
         ``resampling``. A read that touches a damaged block raises
         :class:`~geolargeimage.errors.CorruptDataError` naming the block, every time."""
         band_list = bands or list(range(1, self.info.band_count + 1))
-        level = self._level_for(window, out_width, out_height)
+        level, sparse = self._level_for(window, out_width, out_height)
         kernel = self.resolve_resampling(resampling, window, out_width, out_height, band_list)
         enlarged = out_width > window.width or out_height > window.height
         if kernel is Resampling.NEAREST and enlarged:
             return self._read_enlarged(window, out_width, out_height, band_list)
+        if sparse:
+            band = self.dataset(level).GetRasterBand(1)
+            return sparse_reads.read_sparse(
+                lambda piece, width, height: self._read_level(level, piece, width, height,
+                                                              band_list, kernel),
+                lambda piece: sparse_reads.stored_pixels(
+                    band, sparse_reads.padded(Window(*level_window(piece, level)))) > 0,
+                window, out_width, out_height,
+                [self.info.bands[b - 1].nodata or 0 for b in band_list],
+                self.info.bands[band_list[0] - 1].dtype)
         if self._view is None and memory_resample.qualifies(
                 self.info, band_list, kernel, level_window(window, level), out_width, out_height):
             return memory_resample.read_and_resample(
@@ -185,12 +195,9 @@ class Raster:
 
     def _read_level(self, level: Level, window: Window, out_width: int, out_height: int,
                     band_list: list[int], kernel: Resampling) -> np.ndarray:
-        """One ``ReadAsArray`` of ``window`` (base pixels) from ``level``.
-
-        A file that stores its bands apart (``INTERLEAVE=BAND``) is read band by band, as it is
-        stored, and returned as an ``(h, w, bands)`` view of that array: interleaving the pixels
-        costs GDAL more than the decode (a 2048² region of six uint16 bands: 38 ms against 11).
-        """
+        """One ``ReadAsArray`` of ``window`` (base pixels) from ``level``; bands stored apart
+        (``INTERLEAVE=BAND``) are read so and handed out as an ``(h, w, bands)`` view, since
+        GDAL's interleaving costs more than the decode (2048², six uint16 bands: 38 ms, not 11)."""
         separate = len(band_list) > 1 and self.info.structure.get('INTERLEAVE') == 'BAND'
         with self._reading(level, window, band_list):
             data = self.dataset(level).ReadAsArray(
@@ -251,7 +258,7 @@ class Raster:
         """
         if not self.info.has_external_mask:
             return None
-        level = self._level_for(window, out_width, out_height)
+        level, _sparse = self._level_for(window, out_width, out_height)
         if self._pyramid is not None and level.path == self._pyramid.vrt_path:
             # GDAL builds no mask overviews for a VRT's mask band: the synthesized levels would
             # say every pixel is valid. The stored level's mask is decimated instead.
@@ -363,23 +370,25 @@ class Raster:
         return resolve_kernel(self.info, resampling, window, out_width, out_height, band_list)
 
     # -- levels ---------------------------------------------------------------------------------
-    def _level_for(self, window: Window, out_width: int, out_height: int) -> Level:
+    def _level_for(self, window: Window, out_width: int,
+                   out_height: int) -> tuple[Level, bool]:
         """The coarsest level that still has the resolution the read needs (synthesizing a
-        pyramid first when the best stored level is far too fine).
+        pyramid first when the best stored level is far too fine), and whether the read must go
+        piece by piece where blocks are stored (:mod:`geolargeimage.io.sparse_reads`).
 
         A raster too large to synthesize overviews for (:meth:`_too_large_to_synthesize`) is
         read from the stored level when the read decodes at most config ``max_output_pixels``
-        of its pixels, and otherwise raises :class:`~geolargeimage.errors.OutputSizeError`
-        at once rather than decoding for minutes."""
+        of its pixels (of its stored blocks, for a sparse raster), and otherwise raises
+        :class:`~geolargeimage.errors.OutputSizeError` at once rather than decoding for
+        minutes."""
         factor = min(window.width / max(out_width, 1), window.height / max(out_height, 1))
         best = best_level(self._levels, factor)
         if factor >= PYRAMID_TRIGGER_FACTOR * best.factor_x and self._needs_pyramid():
             if self._too_large_to_synthesize():
-                self._check_direct_read(best, window, out_width, out_height)
-                return best
+                return best, self._check_direct_read(best, window, out_width, out_height)
             self._build_pyramid()
             best = best_level(self._levels, factor)
-        return best
+        return best, False
 
     def _too_large_to_synthesize(self) -> bool:
         """Whether the coarsest stored level holds more pixels than config
@@ -393,29 +402,30 @@ class Raster:
                 round(self.info.height / coarsest.factor_y))
 
     def _check_direct_read(self, level: Level, window: Window, out_width: int,
-                           out_height: int) -> None:
-        """Raise OutputSizeError when a read of ``window`` would decode more than config
-        ``max_output_pixels`` pixels of ``level`` (a raster too large to synthesize overviews
-        for); warn once that coarse reads decode the stored level."""
+                           out_height: int) -> bool:
+        """Whether a read of ``window`` from ``level`` (of a raster too large to synthesize
+        overviews for) must go piece by piece where blocks are stored: it would decode more
+        than config ``max_output_pixels`` pixels, but its stored blocks hold fewer. Raise
+        OutputSizeError when they hold more; warn once that coarse reads decode the stored
+        level."""
         limit = int(config.getConfig('max_output_pixels'))
         decoded = math.ceil(window.width / level.factor_x) * math.ceil(window.height
                                                                        / level.factor_y)
-        width, height = self._coarsest_size()
-        if decoded > limit:
-            raise errors.OutputSizeError(
-                f'{self.path} is {self.info.width}x{self.info.height} pixels and has no overviews '
-                f'coarser than {width}x{height}: a read of {window.width:g}x{window.height:g} base '
-                f'pixels into {out_width}x{out_height} would decode {decoded} stored pixels, over '
-                f'config max_output_pixels ({limit}), and overviews are synthesized only for '
-                f'rasters of at most config pyramid_max_pixels '
-                f'({config.getConfig("pyramid_max_pixels")}) pixels; add overviews to the file '
-                '(gdaladdo, or make it a COG), read a smaller region or raise a limit')
+        sparse = decoded > limit
+        if sparse:
+            stored = sparse_reads.stored_pixels(self.dataset(level).GetRasterBand(1),
+                                                Window(*level_window(window, level)))
+            if stored > limit:
+                raise sparse_reads.too_large(self.info, self._coarsest_size(), window,
+                                             out_width, out_height, stored)
         if not self._large_warned:
             self._large_warned = True
+            width, height = self._coarsest_size()
             warnings.warn(errors.NoOverviewsWarning(
                 f'{self.path} has no overviews coarser than {width}x{height} and is larger than '
                 f'config pyramid_max_pixels: coarse reads decode the stored pixels (add overviews '
                 'to the file, e.g. as a COG)'), skip_file_prefixes=(PACKAGE_DIR,))
+        return sparse
 
     def warp_source(self) -> str:
         """The path a warp should read: the raster, or, when it is longer than
@@ -486,3 +496,4 @@ class Raster:
                                     self.info.width, self.info.height)
             self._levels = sorted([*self._levels, *levels[1:]], key=lambda level: level.factor_x)
             self._pyramid = pyramid
+
