@@ -63,10 +63,23 @@ def cases(count: int, seed: int = 11) -> list[tuple]:
     return found
 
 
-def gdal_read(path: str, window: tuple, out_width: int, out_height: int) -> np.ndarray:
+def gdal_read(path: str, window: tuple, out_width: int, out_height: int,
+              algorithm: int = gdal.GRIORA_Average) -> np.ndarray:
     data = gdal.Open(path).ReadAsArray(*window, buf_xsize=out_width, buf_ysize=out_height,
-                                       resample_alg=gdal.GRIORA_Average, interleave='pixel')
+                                       resample_alg=algorithm, interleave='pixel')
     return data.reshape(out_height, out_width, -1)
+
+
+def read_in_memory(monkeypatch, path: str, window: tuple, out_width: int, out_height: int,
+                   kernel: Resampling) -> np.ndarray:
+    """Our read of ``window``, failing unless it went through the in-memory resampling."""
+    used = []
+    original = memory_resample.read_and_resample
+    monkeypatch.setattr(memory_resample, 'read_and_resample',
+                        lambda *args: used.append(args) or original(*args))
+    ours = Raster(path).read(Window(*window), out_width, out_height, resampling=kernel)
+    assert used, f'the {kernel.value} read did not go through the in-memory resampling'
+    return ours
 
 
 @pytest.mark.parametrize('dtype', [gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16])
@@ -75,13 +88,7 @@ def test_average_equals_one_gdal_read(tmp_path, monkeypatch, dtype, width, heigh
                                       out_width, out_height):
     path = str(tmp_path / 'r.tif')
     make_raster(path, width, height, 3, dtype, seed=width + height)
-    used = []
-    original = memory_resample.read_and_resample
-    monkeypatch.setattr(memory_resample, 'read_and_resample',
-                        lambda *args: used.append(args) or original(*args))
-    ours = Raster(path).read(Window(*window), out_width, out_height,
-                             resampling=Resampling.AVERAGE)
-    assert used, 'the read did not go through the in-memory average'
+    ours = read_in_memory(monkeypatch, path, window, out_width, out_height, Resampling.AVERAGE)
     np.testing.assert_array_equal(ours, gdal_read(path, window, out_width, out_height))
 
 
@@ -140,17 +147,9 @@ def test_nearest_equals_one_gdal_read(tmp_path, monkeypatch, bands, dtype, nodat
     path = str(tmp_path / 'n.tif')
     make_raster(path, width, height, bands, dtype, seed=width * 3 + height, nodata=nodata,
                 mask=mask)
-    used = []
-    original = memory_resample.read_and_resample
-    monkeypatch.setattr(memory_resample, 'read_and_resample',
-                        lambda *args: used.append(args) or original(*args))
-    ours = Raster(path).read(Window(*window), out_width, out_height,
-                             resampling=Resampling.NEAREST)
-    assert used, 'the read did not go through the in-memory nearest'
-    theirs = gdal.Open(path).ReadAsArray(*window, buf_xsize=out_width, buf_ysize=out_height,
-                                         resample_alg=gdal.GRIORA_NearestNeighbour,
-                                         interleave='pixel')
-    np.testing.assert_array_equal(ours, theirs.reshape(out_height, out_width, bands))
+    ours = read_in_memory(monkeypatch, path, window, out_width, out_height, Resampling.NEAREST)
+    np.testing.assert_array_equal(ours, gdal_read(path, window, out_width, out_height,
+                                                  gdal.GRIORA_NearestNeighbour))
 
 
 def test_covering_window_holds_every_pixel_under_a_fractional_window():
