@@ -461,7 +461,14 @@ def test_credentials_through_path_options_and_env(s3_server, remote_cog, s3_cog)
         assert geolargeimage.open(s3_cog.address, noCache=True).getTile(0, 0, 1)
         geolargeimage.clear_path_options(f's3://{s3_cog.bucket}')
         with geolargeimage.Env(**good):
-            assert geolargeimage.open(second, noCache=True).getTile(0, 0, 1)
+            source = geolargeimage.open(second, noCache=True)
+            assert source.getTile(0, 0, 1)
+            # Large shrinking reads decode their blocks on the read pool's threads, which must
+            # read with the credentials this thread's Env holds.
+            for resample in ('nearest', 'average'):
+                whole, _ = source.getRegion(output=dict(maxWidth=source.sizeX * 2 // 3),
+                                            format='numpy', resample=resample)
+                assert whole.shape[1] == source.sizeX * 2 // 3 and whole.any()
         geolargeimage.set_path_options(f's3://{s3_cog.bucket}', **wrong)
         with pytest.raises(geolargeimage.RemoteAccessError) as caught:
             geolargeimage.open(third, noCache=True)

@@ -31,7 +31,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from geolargeimage.enums import Resampling
-from geolargeimage.io.read_pool import READ_THREADS, read_pool
+from geolargeimage.io.read_pool import READ_THREADS, pool_map
 from geolargeimage.raster_info import RasterInfo
 
 #: The decoded window may hold at most this many times the output's pixels (a level at most about
@@ -125,7 +125,7 @@ def decode(read: Callable[[tuple[int, int, int, int], np.ndarray], None],
         for piece in pieces:
             place(piece)
     else:
-        list(read_pool().map(place, pieces))
+        list(pool_map(place, pieces))
 
 
 _scratch_space = threading.local()
@@ -208,5 +208,5 @@ def _average(decoded: np.ndarray, window: LevelWindow, cover: tuple[int, int, in
         for band in range(decoded.shape[0]):
             resample(band)
     else:
-        list(read_pool().map(resample, range(decoded.shape[0])))
+        list(pool_map(resample, range(decoded.shape[0])))
     return out

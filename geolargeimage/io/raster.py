@@ -27,7 +27,7 @@ from geolargeimage.io.facts import read_info
 from geolargeimage.io.kernels import GDAL_KERNELS, resolve_kernel
 from geolargeimage.io.levels import Level, best_level, level_window, levels_of
 from geolargeimage.io.paths import is_remote
-from geolargeimage.io.read_pool import READ_THREADS, read_pool
+from geolargeimage.io.read_pool import READ_THREADS, pool_map
 from geolargeimage.io.settings import Env, read_options
 from geolargeimage.io.vrt import Pyramid, build_pyramid
 
@@ -187,7 +187,7 @@ class Raster:
         # same scale, so the strips hold exactly the pixels of one read.
         rows = [0, *cuts, out_height]
         factor = window.height / out_height
-        strips = read_pool().map(lambda top, bottom: self._read_level(
+        strips = pool_map(lambda top, bottom: self._read_level(
             level, Window(window.col_off, window.row_off + top * factor, window.width,
                           (bottom - top) * factor), out_width, bottom - top, band_list, kernel),
             rows[:-1], rows[1:])

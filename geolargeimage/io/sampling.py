@@ -17,7 +17,7 @@ from geolargeimage import errors
 from geolargeimage.grid import Window
 from geolargeimage.io import blocks
 from geolargeimage.io.levels import Level, best_level
-from geolargeimage.io.read_pool import READ_THREADS, read_pool
+from geolargeimage.io.read_pool import READ_THREADS, pool_map
 
 if TYPE_CHECKING:
     from geolargeimage.io.raster import Raster
@@ -154,7 +154,7 @@ def _sample_blocks(raster: Raster, level: Level, out_pixels: int,
     # failing everywhere still stops after SAMPLE_MAX_FAILURES.
     batch = 2 * READ_THREADS
     for start in range(0, len(jobs), batch):
-        for result in read_pool().map(read, jobs[start:start + batch]):
+        for result in pool_map(read, jobs[start:start + batch]):
             if isinstance(result, errors.GDALError):
                 failure, failures = failure or result, failures + 1
             else:
