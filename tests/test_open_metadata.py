@@ -322,7 +322,9 @@ def test_band_information_dem_excludes_nodata(dem_float32):
     assert entry['min'] == pytest.approx(valid.min()) and entry['min'] > 0
     assert entry['max'] == pytest.approx(valid.max())
     assert entry['mean'] == pytest.approx(valid.astype(np.float64).mean(), rel=1e-6)
-    assert source.getOneBandInformation(1) == entry
+    assert source.getOneBandInformation(1, statistics=True) == entry
+    assert source.getOneBandInformation(1) == source.getBandInformation()[1]
+    assert 'min' not in source.getOneBandInformation(1)
 
 
 def test_band_information_uint16(uint16_rgb):

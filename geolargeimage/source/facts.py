@@ -230,10 +230,9 @@ class SourceFacts:
         summary = self._renderer.band_summary(frame) if statistics else None
         return band_information(self._frames.raster(frame).info.bands, summary)
 
-    def getOneBandInformation(self, band: int) -> dict[str, Any]:
-        """:meth:`getBandInformation` of one ``band`` (1-based), statistics included; KeyError
-        for another number."""
-        return self.getBandInformation(statistics=True)[band]
+    def getOneBandInformation(self, band: int, statistics: bool = False) -> dict[str, Any]:
+        """:meth:`getBandInformation` of one ``band`` (1-based); KeyError for another number."""
+        return self.getBandInformation(statistics=statistics)[band]
 
     def getNativeMagnification(self) -> dict[str, float | None]:
         """Magnification and mm per pixel of the base level (None where unknown)."""
