@@ -1,8 +1,13 @@
 """The read pool's threads run each piece under the GDAL options the caller set for its own
-thread (``Env``), and under none of them otherwise."""
+thread (``Env``), and under none of them otherwise; a failed piece is raised only once every
+piece has finished (a piece still running would use handles the caller may close)."""
 
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
 from osgeo import gdal
 
 import geolargeimage
@@ -32,3 +37,19 @@ def test_process_wide_options_are_left_to_the_threads():
             assert {value for value, _ in pool_map(seen, range(4))} == {'thread'}
     finally:
         gdal.SetConfigOption('GEOLARGEIMAGE_TEST_KEY', None)
+
+
+def test_a_failure_is_raised_only_when_every_piece_has_finished():
+    finished = threading.Event()
+
+    def piece(number: int) -> int:
+        if number == 0:
+            raise ValueError('the first piece fails at once')
+        time.sleep(0.3)
+        finished.set()
+        return number
+
+    with pytest.raises(ValueError, match='fails at once'):
+        pool_map(piece, range(2))
+    assert finished.is_set()
+    assert pool_map(lambda number: number * 2, range(5)) == [0, 2, 4, 6, 8]

@@ -125,7 +125,7 @@ def decode(read: Callable[[tuple[int, int, int, int], np.ndarray], None],
         for piece in pieces:
             place(piece)
     else:
-        list(pool_map(place, pieces))
+        pool_map(place, pieces)
 
 
 _scratch_space = threading.local()
@@ -208,5 +208,5 @@ def _average(decoded: np.ndarray, window: LevelWindow, cover: tuple[int, int, in
         for band in range(decoded.shape[0]):
             resample(band)
     else:
-        list(pool_map(resample, range(decoded.shape[0])))
+        pool_map(resample, range(decoded.shape[0]))
     return out

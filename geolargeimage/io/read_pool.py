@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from osgeo import gdal
@@ -34,15 +34,20 @@ def read_pool() -> ThreadPoolExecutor:
 os.register_at_fork(after_in_child=read_pool.cache_clear)
 
 
-def pool_map(function: Callable[..., Any], *iterables: Iterable[Any]) -> Iterator[Any]:
-    """``read_pool().map(function, *iterables)``, each call under the GDAL options set for the
-    calling thread alone (those that differ from the process-wide ones)."""
+def pool_map(function: Callable[..., Any], *iterables: Iterable[Any]) -> list[Any]:
+    """``function`` over the ``iterables`` on the pool, as ``map`` but returned as a list once
+    every call has finished, each under the GDAL options set for the calling thread alone (those
+    that differ from the process-wide ones). A failure is raised (the first in order) only when
+    every call is done: a piece still running after its read failed would use GDAL handles that
+    the caller may close as soon as the error reaches it."""
     local = {key: value for key, value in (gdal.GetConfigOptions() or {}).items()
              if gdal.GetGlobalConfigOption(key) != value}
-    if not local:
-        return read_pool().map(function, *iterables)
 
     def call(*args: Any) -> Any:
+        if not local:
+            return function(*args)
         with gdal.config_options(local, thread_local=True):
             return function(*args)
-    return read_pool().map(call, *iterables)
+    futures = [read_pool().submit(call, *args) for args in zip(*iterables)]
+    wait(futures)
+    return [future.result() for future in futures]
