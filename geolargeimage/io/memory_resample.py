@@ -9,7 +9,7 @@ bit for bit (``tests/test_memory_resample.py`` checks both on generated windows 
 
 - **nearest** picks the source pixel under each output pixel's centre with numpy indexing, the
   rule of GDAL's decimating read (pixel ``floor(offset + (i + 0.5) * size / buffer)``), for any
-  bands; the result is an ``(h, w, bands)`` view of the band-sequential decode.
+  bands; the result is an ``(h, w, bands)`` view of the band-sequential pick.
 - **average** runs GDAL's own kernel, one single-band ``RasterIO`` per band on a MEM dataset over
   the decoded array, the bands on the read pool: GDAL averages several interleaved bands about
   1.5× slower than each band alone. Each band is resampled whole (row strips of a band would
@@ -45,7 +45,8 @@ MAX_BLOCK_PIXELS = 1 << 24
 MAX_SCRATCH_BYTES = 64 << 20
 #: Most pieces a decode is cut into.
 MAX_PIECES = 64
-#: Reads of at least this many output pixels resample their pieces on the read pool.
+#: Reads of at least this many output pixels decode and resample their pieces on the read pool;
+#: smaller ones (a tile) decode their window in one read on the calling thread.
 POOL_MIN_PIXELS = 1 << 16
 
 #: (col_off, row_off, width, height) in a level's pixels.
@@ -100,7 +101,10 @@ def read_and_resample(read: Callable[[tuple[int, int, int, int], np.ndarray], No
     """
     cover = covering(window, size)
     decoded = _scratch('decoded', (bands, cover[3], cover[2]), dtype)
-    decode(read, cover, block, decoded)
+    if out_width * out_height >= POOL_MIN_PIXELS:
+        decode(read, cover, block, decoded)
+    else:
+        read(cover, decoded)
     if kernel is Resampling.NEAREST:
         return _nearest(decoded, window, cover, out_width, out_height)
     return _average(decoded, window, cover, out_width, out_height)

@@ -162,6 +162,7 @@ class Raster:
         enlarged = out_width > window.width or out_height > window.height
         if kernel is Resampling.NEAREST and enlarged:
             return self._read_enlarged(window, out_width, out_height, band_list)
+        dtype = self.info.bands[band_list[0] - 1].dtype
         if sparse:
             band = self.dataset(level).GetRasterBand(1)
             return sparse_reads.read_sparse(
@@ -170,15 +171,14 @@ class Raster:
                 lambda piece: sparse_reads.stored_pixels(
                     band, sparse_reads.padded(Window(*level_window(piece, level)))) > 0,
                 window, out_width, out_height,
-                [self.info.bands[b - 1].nodata or 0 for b in band_list],
-                self.info.bands[band_list[0] - 1].dtype)
+                [self.info.bands[b - 1].nodata or 0 for b in band_list], dtype)
+        in_level = level_window(window, level)
         if self._view is None and memory_resample.qualifies(
-                self.info, band_list, kernel, level_window(window, level), out_width, out_height):
+                self.info, band_list, kernel, in_level, out_width, out_height):
             return memory_resample.read_and_resample(
-                lambda piece, out: self._read_native(level, piece, band_list, out),
-                level_window(window, level), self.level_size(level),
-                self.dataset(level).GetRasterBand(1).GetBlockSize(), len(band_list),
-                self.info.bands[band_list[0] - 1].dtype, out_width, out_height, kernel)
+                lambda piece, out: self._read_native(level, piece, band_list, out), in_level,
+                self.level_size(level), self.dataset(level).GetRasterBand(1).GetBlockSize(),
+                len(band_list), dtype, out_width, out_height, kernel)
         cuts = self._strip_cuts(level, window, out_width, out_height, kernel)
         if not cuts:
             return self._read_level(level, window, out_width, out_height, band_list, kernel)
