@@ -5,13 +5,22 @@ facade.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
 
 from geolargeimage.enums import TileFormat
 from geolargeimage.grid import Window
+from geolargeimage.io.read_pool import READ_THREADS, submit
 from geolargeimage.tiling import AxisTile, IterationPlan, select_position
+
+#: Tiles read ahead of the one the caller is working on...
+READ_AHEAD = READ_THREADS
+#: ...while reads take this long: a 512² tile in GDAL's cache takes 0.1 ms, about what handing
+#: it to another thread costs, a decoded one 1-2 ms.
+READ_AHEAD_MIN_SECONDS = 0.5e-3
 
 #: Reads base window ``window`` into ``width`` × ``height`` and returns ``(data, format)``.
 TileReader = Callable[[Window, int, int], tuple[Any, str]]
@@ -34,14 +43,15 @@ class LazyTileDict(dict):
     ``release()`` drops the pixels (they are read again if asked for).
     """
 
-    def __init__(self, record: dict[str, Any], loader: Callable[[], tuple[Any, str]]):
+    def __init__(self, record: dict[str, Any],
+                 loader: Callable[[LazyTileDict], tuple[Any, str]]):
         super().__init__(record, tile=None, format=None)
         self._loader = loader
         self._loaded = False
 
     def _load(self) -> None:
         if not self._loaded:
-            tile, fmt = self._loader()
+            tile, fmt = self._loader(self)  # not a closure over self: no cycle keeps tiles
             dict.__setitem__(self, 'tile', tile)
             dict.__setitem__(self, 'format', fmt)
             self._loaded = True
@@ -74,9 +84,23 @@ class LazyTileDict(dict):
 
 def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
                  describe: Callable[[IterationPlan, AxisTile, AxisTile], dict[str, Any]],
-                 load: Callable[[dict[str, Any]], tuple[Any, str]]) -> Iterator[LazyTileDict]:
-    """Yield a :class:`LazyTileDict` per planned tile, in row-major order."""
-    for row, col in indices:
+                 load: Callable[[dict[str, Any]], tuple[Any, str]],
+                 read_ahead: int = READ_AHEAD, lanes: int = READ_THREADS
+                 ) -> Iterator[LazyTileDict]:
+    """Yield a :class:`LazyTileDict` per planned tile, in row-major order.
+
+    A tile's decode (and encode) runs on one core, so while tile reads decode (the last one
+    took at least :data:`READ_AHEAD_MIN_SECONDS`), the next ``read_ahead`` tiles are read on
+    the read pool's lanes as the caller works. Positions are dealt out by ``lanes``: every
+    ``lanes``-th tile is the caller's own, the others always go to the same lane, so iterating
+    again finds each tile's blocks in the GDAL cache of the thread that decoded them (each
+    handle caches only its own reads). Reads from the cache stay on the caller's thread, where
+    handing a tile over costs as much as the copy. A record holds its tile read ahead until it
+    is asked for or dropped: at most ``read_ahead`` tiles wait, none is read ahead of a tile
+    nobody asked for, and reads still running when the iteration ends are waited for.
+    """
+    def make(position: int) -> LazyTileDict:
+        row, col = indices[position]
         record = describe(plan, plan.cols[col], plan.rows[row])
         record['tile_position'] = {
             'level_x': plan.cols[col].index, 'level_y': plan.rows[row].index,
@@ -86,7 +110,36 @@ def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
             'level_x_max': plan.cols[-1].index + 1, 'level_y_max': plan.rows[-1].index + 1,
             'region_x_max': len(plan.cols), 'region_y_max': len(plan.rows),
             'position': plan.count}
-        yield LazyTileDict(record, lambda record=record: load(record))
+        return LazyTileDict(record, lambda made: loaded(position, made))
+
+    def timed(record: dict[str, Any]) -> tuple[tuple[Any, str], float]:
+        started = time.perf_counter()
+        return load(record), time.perf_counter() - started
+
+    upcoming: dict[int, LazyTileDict] = {}  # made before their turn, their tiles read ahead
+    running: set[Future] = set()
+    next_ahead = [0]  # the first position not yet considered for reading ahead
+
+    def loaded(position: int, record: LazyTileDict) -> tuple[Any, str]:
+        future = record.__dict__.pop('_ahead', None)
+        result, seconds = timed(record) if future is None else future.result()
+        if seconds < READ_AHEAD_MIN_SECONDS:
+            return result
+        for later in range(max(next_ahead[0], position + 1),
+                           min(len(indices), position + 1 + read_ahead)):
+            next_ahead[0] = later + 1
+            if later % lanes:  # the others are the caller's own
+                ahead = upcoming[later] = make(later)
+                ahead._ahead = submit(timed, ahead, lane=later)
+                running.add(ahead._ahead)
+                ahead._ahead.add_done_callback(running.discard)
+        return result
+
+    try:
+        for position in range(len(indices)):
+            yield upcoming.pop(position, None) or make(position)
+    finally:
+        wait([future for future in list(running) if not future.cancel()])
 
 
 class TileIterator:
