@@ -1,6 +1,7 @@
-"""Files that store their bands apart (``INTERLEAVE=BAND``) are read band by band and handed out
-as an ``(h, w, bands)`` view: the values must be GDAL's pixel-interleaved read of the same
-window, for full-resolution and resampled reads, for every band and for a subset of them."""
+"""Several bands are read band by band and handed out as an ``(h, w, bands)`` view, whether the
+file stores them apart (``INTERLEAVE=BAND``) or together (``PIXEL``, JPEG's YCbCr included): the
+values must be GDAL's pixel-interleaved read of the same window, for full-resolution and
+resampled reads, for every band and for a subset of them."""
 
 from __future__ import annotations
 
@@ -14,31 +15,47 @@ from geolargeimage.grid import Window
 from geolargeimage.io.raster import Raster
 
 
-@pytest.fixture(scope='module')
-def separate(tmp_path_factory) -> str:
-    path = str(tmp_path_factory.mktemp('interleave') / 'bands.tif')
+def stored(folder, interleave: str, bands: int, dtype: int, options: list[str]) -> str:
+    path = str(folder / f'{interleave}-{bands}.tif')
     rng = np.random.default_rng(4)
-    mem = gdal.GetDriverByName('MEM').Create('', 900, 700, 5, gdal.GDT_UInt16)
-    for band in range(1, 6):
-        mem.GetRasterBand(band).WriteArray(rng.integers(0, 60000, (700, 900)))
-    gdal.Translate(path, mem, creationOptions=['TILED=YES', 'INTERLEAVE=BAND',
-                                               'COMPRESS=DEFLATE'])
-    assert gdal.Open(path).GetMetadata('IMAGE_STRUCTURE')['INTERLEAVE'] == 'BAND'
+    mem = gdal.GetDriverByName('MEM').Create('', 900, 700, bands, dtype)
+    for band in range(1, bands + 1):
+        mem.GetRasterBand(band).WriteArray(
+            rng.integers(0, 60000 if dtype == gdal.GDT_UInt16 else 256, (700, 900)))
+    gdal.Translate(path, mem, creationOptions=['TILED=YES', f'INTERLEAVE={interleave}',
+                                               *options])
+    assert gdal.Open(path).GetMetadata('IMAGE_STRUCTURE')['INTERLEAVE'] == interleave
     return path
 
 
-@pytest.mark.parametrize('bands', [None, [4, 2]])
+@pytest.fixture(scope='module')
+def separate(tmp_path_factory) -> str:
+    return stored(tmp_path_factory.mktemp('interleave'), 'BAND', 5, gdal.GDT_UInt16,
+                  ['COMPRESS=DEFLATE'])
+
+
+@pytest.fixture(scope='module', params=['BAND', 'PIXEL', 'JPEG'])
+def any_interleave(request, tmp_path_factory, separate) -> str:
+    folder = tmp_path_factory.mktemp('interleave')
+    if request.param == 'BAND':
+        return separate
+    if request.param == 'PIXEL':
+        return stored(folder, 'PIXEL', 5, gdal.GDT_UInt16, ['COMPRESS=DEFLATE'])
+    return stored(folder, 'PIXEL', 3, gdal.GDT_Byte, ['COMPRESS=JPEG', 'PHOTOMETRIC=YCBCR'])
+
+
+@pytest.mark.parametrize('bands', [None, [3, 2]])
 @pytest.mark.parametrize('window, size, kernel', [
     ((37, 11, 500, 400), (500, 400), Resampling.NEAREST),
     ((0.5, 3.25, 800.0, 600.5), (333, 250), Resampling.NEAREST),
     ((0, 0, 900, 700), (600, 466), Resampling.CUBIC),
 ])
-def test_band_interleaved_reads_equal_gdals_pixel_interleaved_read(separate, bands, window, size,
-                                                                   kernel):
+def test_band_by_band_reads_equal_gdals_pixel_interleaved_read(any_interleave, bands, window,
+                                                               size, kernel):
     algorithms = {Resampling.NEAREST: gdal.GRIORA_NearestNeighbour,
                   Resampling.CUBIC: gdal.GRIORA_Cubic}
-    ours = Raster(separate).read(Window(*window), *size, bands=bands, resampling=kernel)
-    theirs = gdal.Open(separate).ReadAsArray(*window, buf_xsize=size[0], buf_ysize=size[1],
+    ours = Raster(any_interleave).read(Window(*window), *size, bands=bands, resampling=kernel)
+    theirs = gdal.Open(any_interleave).ReadAsArray(*window, buf_xsize=size[0], buf_ysize=size[1],
                                              band_list=bands, resample_alg=algorithms[kernel],
                                              interleave='pixel')
     theirs = theirs.reshape(size[1], size[0], -1)

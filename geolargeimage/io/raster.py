@@ -195,10 +195,10 @@ class Raster:
 
     def _read_level(self, level: Level, window: Window, out_width: int, out_height: int,
                     band_list: list[int], kernel: Resampling) -> np.ndarray:
-        """One ``ReadAsArray`` of ``window`` (base pixels) from ``level``; bands stored apart
-        (``INTERLEAVE=BAND``) are read so and handed out as an ``(h, w, bands)`` view, since
-        GDAL's interleaving costs more than the decode (2048², six uint16 bands: 38 ms, not 11)."""
-        separate = len(band_list) > 1 and self.info.structure.get('INTERLEAVE') == 'BAND'
+        """One ``ReadAsArray`` of ``window`` (base pixels) from ``level``, handed out as an
+        ``(h, w, bands)`` view of a band-sequential read: GDAL caches each band apart, and its
+        interleaving can cost more than the decode (a cached 512² RGB tile: 0.23 ms, not 0.1)."""
+        separate = len(band_list) > 1
         with self._reading(level, window, band_list):
             data = self.dataset(level).ReadAsArray(
                 *level_window(window, level), buf_xsize=out_width, buf_ysize=out_height,
@@ -286,8 +286,7 @@ class Raster:
         return sampling.sample(self, out_width, out_height, max_pixels=max_pixels)
 
     def stored_levels(self) -> list[Level]:
-        """The levels stored in the file (or its level pages), finest first: no synthesized
-        pyramid level."""
+        """The levels stored in the file (or its level pages), finest first, none synthesized."""
         return [level for level in self._levels
                 if self._pyramid is None or level.path != self._pyramid.vrt_path]
 
