@@ -461,3 +461,36 @@ def test_gcp_only_sample_is_geospatial_with_ground_size():
     # gdal's GCP fit gives about 97.7 m web-mercator pixels at about 33.4 N: about 81.7 m
     assert 75_000 < source.mm_x < 90_000 and 75_000 < source.mm_y < 90_000
     assert source.getBandInformation(statistics=True)[4]['interpretation'] == 'alpha'
+
+
+def test_mm_of_a_rotated_grid_is_the_transformers(tmp_path):
+    # A sheared, rotated geotransform: the affine shortcut must give GDAL's transformer's corners.
+    geotransform = (500000.0, 0.4, 0.3, 4400000.0, 0.2, -0.45)
+    path = make_raster(tmp_path / 'rotated.tif', 300, 200, 1, epsg=32618,
+                       geotransform=geotransform)
+    dataset = gdal.Open(str(path))
+    transformer = gdal.Transformer(dataset, None, [])
+    to_lonlat = Transformer.from_crs('EPSG:32618', 'EPSG:4326', always_xy=True)
+    corners = [to_lonlat.transform(*transformer.TransformPoint(0, px, py)[1][:2])
+               for px, py in ((149.5, 100), (150.5, 100), (150, 99.5), (150, 100.5))]
+    meta = geolargeimage.open(path, noCache=True).getMetadata()
+    assert meta['mm_x'] == pytest.approx(GEOD.inv(*corners[0], *corners[1])[2] * 1000, rel=1e-9)
+    assert meta['mm_y'] == pytest.approx(GEOD.inv(*corners[2], *corners[3])[2] * 1000, rel=1e-9)
+
+
+def test_open_and_metadata_open_the_file_once(rgb_tiled, monkeypatch):
+    # The layout's handle becomes the reader's: a second open would probe the file's pages and
+    # sidecar files again (about a third of the time open + getMetadata takes).
+    opened = []
+    original = gdal.OpenEx
+
+    def counting(path, *args, **kwargs):
+        opened.append(str(path))
+        return original(path, *args, **kwargs)
+    monkeypatch.setattr(gdal, 'OpenEx', counting)
+    source = geolargeimage.open(rgb_tiled, noCache=True)
+    assert source.getMetadata()['sizeX'] == 1000
+    np.testing.assert_array_equal(
+        source.getRegion(region=dict(left=10, top=20, width=30, height=40), format='numpy')[0],
+        expected(slice(20, 60), slice(10, 40), 3))
+    assert opened.count(str(rgb_tiled)) == 1

@@ -8,6 +8,7 @@ resolution tags give the physical size of scanned or microscope images.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from osgeo import gdal, osr
 from pyproj import Geod
@@ -48,17 +49,17 @@ def ground_pixel_size_mm(dataset: gdal.Dataset) -> tuple[float, float] | None:
         return None
     srs = srs.Clone()
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    cx, cy = dataset.RasterXSize / 2, dataset.RasterYSize / 2
+    points = [(cx - 0.5, cy), (cx + 0.5, cy), (cx, cy - 0.5), (cx, cy + 0.5)]
     try:
-        transformer = gdal.Transformer(dataset, None, [])
+        to_crs = _pixel_to_crs(dataset)
         to_wgs84 = osr.CoordinateTransformation(srs, _WGS84)
-        cx, cy = dataset.RasterXSize / 2, dataset.RasterYSize / 2
-        points = [(cx - 0.5, cy), (cx + 0.5, cy), (cx, cy - 0.5), (cx, cy + 0.5)]
         lonlat = []
         for px, py in points:
-            ok, (x, y, _z) = transformer.TransformPoint(0, px, py)
-            if not ok:
+            crs_point = to_crs(px, py)
+            if crs_point is None:
                 return None
-            lon, lat, _ = to_wgs84.TransformPoint(x, y)
+            lon, lat, _ = to_wgs84.TransformPoint(*crs_point)
             lonlat.append((lon, lat))
     except RuntimeError:
         return None
@@ -67,6 +68,21 @@ def ground_pixel_size_mm(dataset: gdal.Dataset) -> tuple[float, float] | None:
     if not width or not height:
         return None
     return width * 1000.0, height * 1000.0
+
+
+def _pixel_to_crs(dataset: gdal.Dataset) -> Callable[[float, float], tuple[float, float] | None]:
+    """Pixel → CRS coordinates: the geotransform alone when that is all the georeferencing
+    (setting up a ``gdal.Transformer`` costs as much as the rest of opening a file), else
+    GDAL's transformer, which knows GCPs and RPCs."""
+    geotransform = dataset.GetGeoTransform(can_return_null=True)
+    if geotransform is not None and not dataset.GetGCPCount() and not dataset.GetMetadata('RPC'):
+        return lambda px, py: gdal.ApplyGeoTransform(geotransform, px, py)
+    transformer = gdal.Transformer(dataset, None, [])
+
+    def transform(px: float, py: float) -> tuple[float, float] | None:
+        ok, (x, y, _z) = transformer.TransformPoint(0, px, py)
+        return (x, y) if ok else None
+    return transform
 
 
 def resolution_tag_mm(metadata: dict[str, str]) -> tuple[float, float] | None:

@@ -7,6 +7,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from geolargeimage import errors
+from geolargeimage.io.levels import overview_sizes
 from geolargeimage.raster_info import BandInfo, RasterInfo
 
 _INTERPRETATIONS = {
@@ -43,8 +44,7 @@ def read_info(path: str, dataset: gdal.Dataset, *, overviews: bool = True) -> Ra
                   for i in range(1, dataset.RasterCount + 1))
     first = dataset.GetRasterBand(1)
     block_width, block_height = first.GetBlockSize()
-    sizes = tuple((first.GetOverview(i).XSize, first.GetOverview(i).YSize)
-                  for i in range(first.GetOverviewCount())) if overviews else ()
+    sizes = tuple(overview_sizes(dataset)) if overviews else ()
     return RasterInfo(path, width, height, bands, block_width,
                       block_height, tuple(sorted(sizes, reverse=True)),
                       dataset.GetDriver().ShortName, dataset.GetMetadata() or {}, structure)

@@ -21,6 +21,7 @@ from osgeo import gdal
 from geolargeimage import axes
 from geolargeimage.errors import SourceError
 from geolargeimage.io.error_mapping import gdal_errors
+from geolargeimage.io.levels import overview_sizes
 from geolargeimage.io.paths import is_remote
 from geolargeimage.io.settings import Env, read_options
 
@@ -61,10 +62,19 @@ class Layout:
     units: dict[str, str] = field(default_factory=dict)
 
 
-def discover(path: str) -> Layout:
-    """Open ``path`` and find its frames, pyramid pages and associated images."""
+def open_dataset(path: str) -> gdal.Dataset:
+    """``path`` opened as a reader opens it, GDAL's failure mapped to our errors."""
     with gdal_errors(path, 'open'), Env(**read_options(is_remote(path))):
-        dataset = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY | gdal.OF_VERBOSE_ERROR)
+        return gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY | gdal.OF_VERBOSE_ERROR)
+
+
+def discover(path: str, dataset: gdal.Dataset | None = None) -> Layout:
+    """Find the frames, pyramid pages and associated images of ``path`` (``dataset``: an open
+    handle on it, which a caller that goes on reading ``path`` keeps: a second open would
+    probe the file's pages and sidecar files again)."""
+    if dataset is None:
+        dataset = open_dataset(path)
+    with gdal_errors(path, 'open'), Env(**read_options(is_remote(path))):
         if dataset.RasterCount == 0:
             return _subdataset_layout(path, dataset)
         if dataset.GetDriver().ShortName == 'GTiff' and not path.startswith('GTIFF_DIR:'):
@@ -171,10 +181,9 @@ def _has_other_pages(dataset: gdal.Dataset, description: str) -> bool:
     shape."""
     if dataset.GetMetadata('SUBDATASETS') or description.startswith('Aperio'):
         return True
-    band = dataset.GetRasterBand(1)
     aspect = dataset.RasterXSize / dataset.RasterYSize
-    return any(abs(band.GetOverview(i).XSize / band.GetOverview(i).YSize - aspect) > 0.02 * aspect
-               for i in range(band.GetOverviewCount()))
+    return any(abs(width / height - aspect) > 0.02 * aspect
+               for width, height in overview_sizes(dataset))
 
 
 def _overview_pages(dataset: gdal.Dataset) -> set[str]:

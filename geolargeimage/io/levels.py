@@ -28,17 +28,23 @@ class Level:
     factor_y: float
 
 
+def overview_sizes(dataset: gdal.Dataset) -> list[tuple[int, int]]:
+    """Width and height of each overview GDAL lists for ``dataset``'s first band, in its order
+    (each ``GetOverview`` makes a Python object: opening a file asks once)."""
+    band = dataset.GetRasterBand(1)
+    return [(overview.XSize, overview.YSize)
+            for overview in map(band.GetOverview, range(band.GetOverviewCount()))]
+
+
 def levels_of(path: str, dataset: gdal.Dataset, width: int, height: int) -> list[Level]:
     """``dataset`` (at ``path``) and each of its overviews as levels of a ``width`` × ``height``
     raster. Overviews of another shape are not levels of this image (GDAL takes a whole-slide
     file's label and macro for overviews)."""
     levels = [Level(path, None, width / dataset.RasterXSize, height / dataset.RasterYSize)]
-    band = dataset.GetRasterBand(1)
-    for index in range(band.GetOverviewCount()):
-        overview = band.GetOverview(index)
-        level = Level(path, index, width / overview.XSize, height / overview.YSize)
+    for index, (x_size, y_size) in enumerate(overview_sizes(dataset)):
+        level = Level(path, index, width / x_size, height / y_size)
         if abs(level.factor_x - level.factor_y) <= 0.02 * level.factor_x + 1 / min(
-                overview.XSize, overview.YSize) * level.factor_x:
+                x_size, y_size) * level.factor_x:
             levels.append(level)
     return levels
 

@@ -61,20 +61,22 @@ class Raster:
 
     def __init__(self, path: str, open_options: tuple[str, ...] = (), *, synthesize: bool = True,
                  level_paths: tuple[str, ...] = (), remote: bool | None = None,
-                 view: str | None = None):
+                 view: str | None = None, handle: gdal.Dataset | None = None):
         """``level_paths`` are datasets holding smaller copies of the image that GDAL does not
         present as overviews (the pyramid pages of a whole-slide TIFF); ``remote`` says whether
         reads go over the network (by default: whether ``path`` does). ``view`` names the file
         of which ``path`` is a virtual dataset we built (a warped VRT), opened and probed
         already, and read 1:1 only: the view is not probed, its overviews are not listed (each
         overview of a warped VRT is a warp of its own, set up when asked for), and its failed
-        reads name that file, whose damaged block GDAL's own message names."""
+        reads name that file, whose damaged block GDAL's own message names. ``handle`` is an
+        open dataset of ``path`` that becomes this thread's (the layout's, already probed)."""
         self.path = path
         self._view = view
         self.remote = is_remote(path) if remote is None else remote
         self._open_options = tuple(open_options)
         self._synthesize = synthesize
         self._local = threading.local()
+        self._local.handles = {} if handle is None else {(path, None): handle}
         self._lock = threading.Lock()
         self._pyramid: Pyramid | None = None
         self._large_warned = False

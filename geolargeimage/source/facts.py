@@ -23,7 +23,7 @@ from geolargeimage.geo.placement import Placement, World
 from geolargeimage.geo.tile_grid import TILE_SIZE
 from geolargeimage.geo.warped_view import WarpedView
 from geolargeimage.io.error_mapping import gdal_errors
-from geolargeimage.io.layout import discover
+from geolargeimage.io.layout import discover, open_dataset
 from geolargeimage.io.paths import is_virtual, to_gdal_path
 from geolargeimage.io.raster import Raster
 from geolargeimage.level_grid import LevelGrid
@@ -51,8 +51,11 @@ class SourceFacts:
             raise errors.SourceNotFoundError(self.largeImagePath)
         self.encoding_options, self.edge = opened.encoding, opened.edge
         self._tile_resampling = opened.resampling
-        layout = discover(self._gdal_path)
-        self._raster = Raster(layout.frames[0].path, level_paths=layout.levels)
+        dataset = open_dataset(self._gdal_path)
+        layout = discover(self._gdal_path, dataset)
+        first = layout.frames[0].path
+        self._raster = Raster(first, level_paths=layout.levels,
+                              handle=dataset if first == self._gdal_path else None)
         info = self._raster.info
         self._georeferencing = Georeferencing.read(self._raster)
         self._pixel = pixel_size(self._raster, self._georeferencing, layout_mm=layout.mm,
