@@ -20,13 +20,15 @@ Ops (``path`` in every one; a reader is opened once per path and kept, so calls 
 except ``info``, which opens a fresh reader every call):
 
 - ``info``: open + metadata (rio-tiler ``Reader(path).info()``, large_image ``getMetadata()``).
-- ``preview`` ``max_size``, ``cold``: the whole image fitted in ``max_size`` px, as ``(h, w,
-  bands)``; cold opens a fresh reader first (untimed), so every block is decoded.
+- ``preview`` ``max_size``, ``cold``, ``resampling``: the whole image fitted in ``max_size``
+  px, as ``(h, w, bands)``; cold opens a fresh reader first (untimed), so every block is
+  decoded. ``resampling`` is rio-tiler's ``resampling_method`` (its default: nearest);
+  large_image has no such choice for a region and ignores it.
 - ``part`` ``window`` = [left, top, width, height]: that pixel window at full resolution.
 - ``tile`` ``x, y, z, tile_size``: large_image's native tile (x, y, z) of ``tile_size`` px.
 - ``iterate`` ``size, keep_every``: every ``size``² window in row order; the pixels kept are
   every ``keep_every``-th full-size tile (a reference: no copy inside the timing).
-- ``thumbnail`` ``size``: the whole image fitted in ``size`` px.
+- ``thumbnail`` ``size``, ``resampling``: the whole image fitted in ``size`` px.
 - ``webtile`` ``tiles`` = [[x, y, z], ...], ``cold``: web-mercator PNG tiles; cold opens a
   fresh reader (untimed) first, warm reuses one; the PNG bytes are saved, not decoded.
 """
@@ -112,10 +114,11 @@ class RioTiler:
         reader.close()
         return ms, {'width': info.width, 'height': info.height, 'bands': info.count}
 
-    def preview(self, path: str, max_size: int, cold: bool = False) -> tuple[float, Any]:
+    def preview(self, path: str, max_size: int, cold: bool = False,
+                resampling: str = 'nearest') -> tuple[float, Any]:
         reader = self.Reader(path) if cold else self.reader(path)
         started = time.perf_counter()
-        image = reader.preview(max_size=max_size)
+        image = reader.preview(max_size=max_size, resampling_method=resampling)
         ms = (time.perf_counter() - started) * 1000
         if cold:
             reader.close()
@@ -158,8 +161,8 @@ class RioTiler:
         ms = (time.perf_counter() - started) * 1000
         return ms, (stack([self.pixels(image) for image in kept]), count)
 
-    def thumbnail(self, path: str, size: int) -> tuple[float, Any]:
-        return self.preview(path, size, cold=False)
+    def thumbnail(self, path: str, size: int, resampling: str = 'nearest') -> tuple[float, Any]:
+        return self.preview(path, size, cold=False, resampling=resampling)
 
     def webtile(self, path: str, tiles: list[list[int]], cold: bool) -> tuple[float, Any]:
         reader = self.Reader(path) if cold else self.reader(path)
@@ -226,7 +229,8 @@ class LargeImage:
         return ms, {'width': metadata['sizeX'], 'height': metadata['sizeY'],
                     'bands': len(metadata.get('bands') or {})}
 
-    def preview(self, path: str, max_size: int, cold: bool = False) -> tuple[float, Any]:
+    def preview(self, path: str, max_size: int, cold: bool = False,
+                resampling: str | None = None) -> tuple[float, Any]:
         source = self.open(path, style=UNSTYLED) if cold else self.source(path)
         started = time.perf_counter()
         pixels = source.getRegion(output=dict(maxWidth=max_size, maxHeight=max_size),
@@ -260,7 +264,8 @@ class LargeImage:
         ms = (time.perf_counter() - started) * 1000
         return ms, (stack([to_hwc(tile) for tile in kept]), count)
 
-    def thumbnail(self, path: str, size: int) -> tuple[float, Any]:
+    def thumbnail(self, path: str, size: int, resampling: str | None = None
+                  ) -> tuple[float, Any]:
         source = self.source(path)
         started = time.perf_counter()
         pixels = source.getThumbnail(size, size, format='numpy')[0]
