@@ -9,7 +9,8 @@ bit for bit (``tests/test_memory_resample.py`` checks both on generated windows 
 
 - **nearest** picks the source pixel under each output pixel's centre with numpy indexing, the
   rule of GDAL's decimating read (pixel ``floor(offset + (i + 0.5) * size / buffer)``), for any
-  bands; the result is an ``(h, w, bands)`` view of the band-sequential pick.
+  bands, each piece of a large read picked where it was decoded; the result is an
+  ``(h, w, bands)`` view of the band-sequential pick.
 - **average** runs GDAL's own kernel, one single-band ``RasterIO`` per band on a MEM dataset over
   the decoded array, the bands on the read pool: GDAL averages several interleaved bands about
   1.5× slower than each band alone. Each band is resampled whole (row strips of a band would
@@ -43,8 +44,10 @@ MAX_DECODED_RATIO = 4.5
 MAX_BLOCK_PIXELS = 1 << 24
 #: Largest working array a thread keeps between reads.
 MAX_SCRATCH_BYTES = 64 << 20
-#: Most pieces a decode is cut into.
+#: Most pieces a decode is cut into...
 MAX_PIECES = 64
+#: ...and a nearest-neighbour read, whose pieces each pay their pick's Python on the GIL.
+NEAREST_PIECES = 4 * READ_THREADS
 #: Reads of at least this many output pixels decode and resample their pieces on the read pool;
 #: smaller ones (a tile) decode their window in one read on the calling thread.
 POOL_MIN_PIXELS = 1 << 16
@@ -100,8 +103,11 @@ def read_and_resample(read: Callable[[tuple[int, int, int, int], np.ndarray], No
     calling thread's own handle: :func:`decode` calls it from the read pool.
     """
     cover = covering(window, size)
+    pooled = out_width * out_height >= POOL_MIN_PIXELS
+    if kernel is Resampling.NEAREST and pooled:
+        return _nearest_by_piece(read, window, cover, block, bands, dtype, out_width, out_height)
     decoded = _scratch('decoded', (bands, cover[3], cover[2]), dtype)
-    if out_width * out_height >= POOL_MIN_PIXELS:
+    if pooled:
         decode(read, cover, block, decoded)
     else:
         read(cover, decoded)
@@ -150,10 +156,10 @@ def _scratch(name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return kept[:size].reshape(shape)
 
 
-def block_pieces(cover: tuple[int, int, int, int],
-                 block: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+def block_pieces(cover: tuple[int, int, int, int], block: tuple[int, int],
+                 max_pieces: int = MAX_PIECES) -> list[tuple[int, int, int, int]]:
     """``cover`` cut at the level's block edges into pieces of whole blocks: one block each, or
-    several when that would make more than :data:`MAX_PIECES` pieces (striped files have
+    several when that would make more than ``max_pieces`` pieces (striped files have
     thousands of one-row blocks).
 
     >>> block_pieces((100, 0, 400, 300), (256, 256))
@@ -164,10 +170,10 @@ def block_pieces(cover: tuple[int, int, int, int],
     across = -(-(left + width) // block_w) - left // block_w
     down = -(-(top + height) // block_h) - top // block_h
     group_x = group_y = 1  # blocks per piece, across and down
-    if across > MAX_PIECES:
-        group_x, group_y = math.ceil(across / MAX_PIECES), down
-    elif across * down > MAX_PIECES:
-        group_y = math.ceil(down / (MAX_PIECES // across))
+    if across > max_pieces:
+        group_x, group_y = math.ceil(across / max_pieces), down
+    elif across * down > max_pieces:
+        group_y = math.ceil(down / (max_pieces // across))
     step_x, step_y = block_w * group_x, block_h * group_y
     cols = _cuts(left, width, step_x)
     rows = _cuts(top, height, step_y)
@@ -180,14 +186,55 @@ def _cuts(start: int, length: int, step: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def _nearest(decoded: np.ndarray, window: LevelWindow, cover: tuple[int, int, int, int],
-             out_width: int, out_height: int) -> np.ndarray:
-    """The decoded pixel under each output pixel's centre, as GDAL's decimating read picks it."""
+def _picks(window: LevelWindow, cover: tuple[int, int, int, int], out_width: int,
+           out_height: int) -> tuple[np.ndarray, np.ndarray]:
+    """The columns and rows (from ``cover``'s corner) of the pixel under each output pixel's
+    centre, as GDAL's decimating read picks them: both ascend."""
     col_off, row_off, width, height = window
     cols = np.floor(col_off + (np.arange(out_width) + 0.5) * (width / out_width))
     rows = np.floor(row_off + (np.arange(out_height) + 0.5) * (height / out_height))
-    cols = np.clip(cols.astype(np.intp) - cover[0], 0, decoded.shape[2] - 1)
-    rows = np.clip(rows.astype(np.intp) - cover[1], 0, decoded.shape[1] - 1)
+    return (np.clip(cols.astype(np.intp) - cover[0], 0, cover[2] - 1),
+            np.clip(rows.astype(np.intp) - cover[1], 0, cover[3] - 1))
+
+
+def _nearest_by_piece(read: Callable[[tuple[int, int, int, int], np.ndarray], None],
+                      window: LevelWindow, cover: tuple[int, int, int, int],
+                      block: tuple[int, int], bands: int, dtype: np.dtype, out_width: int,
+                      out_height: int) -> np.ndarray:
+    """:func:`_nearest` with each piece of :func:`block_pieces` picked on the pool thread that
+    read it, while it is in that core's cache, into the output: no decoded copy of the whole
+    window, and no serial pick after the last block. Whole 12000×9000 images to 1024 wide
+    from GDAL's cache: 0.56-0.88× the time of decoding the window and then picking; from the
+    file: 0.95-1.08×. Pieces under no output pixel's centre are not read, as GDAL's own
+    decimating read does not read their blocks."""
+    cols, rows = _picks(window, cover, out_width, out_height)
+    out = np.empty((bands, out_height, out_width), dtype)
+
+    def pick(piece: tuple[int, int, int, int]) -> None:
+        col, row, width, height = (piece[0] - cover[0], piece[1] - cover[1], *piece[2:])
+        top, bottom = np.searchsorted(rows, (row, row + height))
+        left, right = np.searchsorted(cols, (col, col + width))
+        if top == bottom or left == right:
+            return
+        decoded = _scratch('piece', (bands, height, width), dtype)
+        read(piece, decoded)
+        picked_rows = np.take(decoded, rows[top:bottom] - row, axis=1,
+                              out=_scratch('rows', (bands, bottom - top, width), dtype))
+        out[:, top:bottom, left:right] = picked_rows[:, :, cols[left:right] - col]
+
+    pieces = block_pieces(cover, block, NEAREST_PIECES)
+    if len(pieces) == 1 or READ_THREADS == 1:
+        for piece in pieces:
+            pick(piece)
+    else:
+        pool_map(pick, pieces)
+    return out.transpose(1, 2, 0)
+
+
+def _nearest(decoded: np.ndarray, window: LevelWindow, cover: tuple[int, int, int, int],
+             out_width: int, out_height: int) -> np.ndarray:
+    """The decoded pixel under each output pixel's centre, as GDAL's decimating read picks it."""
+    cols, rows = _picks(window, cover, out_width, out_height)
     picked_rows = np.take(decoded, rows, axis=1,
                           out=_scratch('rows', (decoded.shape[0], out_height, decoded.shape[2]),
                                        decoded.dtype))
