@@ -11,6 +11,7 @@ import math
 import threading
 import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -149,3 +150,12 @@ def test_stopping_early_waits_for_reads_in_flight(source, monkeypatch):
     assert running  # the next lane tile is being read
     records.close()
     assert running == []
+
+
+def test_records_spread_over_the_callers_threads_are_read_once(source, loads, monkeypatch):
+    monkeypatch.setattr(iterator, 'READ_AHEAD_MIN_SECONDS', 0.0)
+    with ThreadPoolExecutor(4) as pool:  # map takes every record before reading any
+        records = list(pool.map(lambda record: (record, record['tile']), tiles(source)))
+    for record, _ in records:
+        check_pixels(record)
+    assert sorted(position for position, _, _ in loads) == list(range(COUNT))

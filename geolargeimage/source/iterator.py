@@ -5,6 +5,7 @@ facade.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, wait
@@ -97,7 +98,9 @@ def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
     handle caches only its own reads). Reads from the cache stay on the caller's thread, where
     handing a tile over costs as much as the copy. A record holds its tile read ahead until it
     is asked for or dropped: at most ``read_ahead`` tiles wait, none is read ahead of a tile
-    nobody asked for, and reads still running when the iteration ends are waited for.
+    nobody asked for or of a record handed out already (a caller spreading the records over
+    threads of its own reads them there), and reads still running when the iteration ends are
+    waited for.
     """
     def make(position: int) -> LazyTileDict:
         row, col = indices[position]
@@ -118,26 +121,33 @@ def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
 
     upcoming: dict[int, LazyTileDict] = {}  # made before their turn, their tiles read ahead
     running: set[Future] = set()
-    next_ahead = [0]  # the first position not yet considered for reading ahead
+    # The first position not yet considered for reading ahead, and the first not yet handed
+    # out: records handed out already (to a caller's own thread pool) are not read again.
+    next_ahead, handed_out = [0], [0]
+    lock = threading.Lock()  # the records may be read from several threads
 
     def loaded(position: int, record: LazyTileDict) -> tuple[Any, str]:
         future = record.__dict__.pop('_ahead', None)
         result, seconds = timed(record) if future is None else future.result()
         if seconds < READ_AHEAD_MIN_SECONDS:
             return result
-        for later in range(max(next_ahead[0], position + 1),
-                           min(len(indices), position + 1 + read_ahead)):
-            next_ahead[0] = later + 1
-            if later % lanes:  # the others are the caller's own
-                ahead = upcoming[later] = make(later)
-                ahead._ahead = submit(timed, ahead, lane=later)
-                running.add(ahead._ahead)
-                ahead._ahead.add_done_callback(running.discard)
+        with lock:
+            for later in range(max(next_ahead[0], position + 1, handed_out[0]),
+                               min(len(indices), position + 1 + read_ahead)):
+                next_ahead[0] = later + 1
+                if later % lanes:  # the others are the caller's own
+                    ahead = upcoming[later] = make(later)
+                    ahead._ahead = submit(timed, ahead, lane=later)
+                    running.add(ahead._ahead)
+                    ahead._ahead.add_done_callback(running.discard)
         return result
 
     try:
         for position in range(len(indices)):
-            yield upcoming.pop(position, None) or make(position)
+            with lock:
+                record = upcoming.pop(position, None) or make(position)
+                handed_out[0] = position + 1
+            yield record
     finally:
         wait([future for future in list(running) if not future.cancel()])
 

@@ -758,6 +758,7 @@ def bench_iterate(ctx: Context) -> list[Row]:
                                     (f'pool of {CPUS} threads', 'ours pool', 'raw pool')):
         o, r = _median(ms[ours_key]), _median(ms[raw_key])
         rows.append(Row('iterate', f'tiled 1024 tiles 256² numpy, {name}', o, r,
+                        goal=Goal('ratio', '<=', 1.1) if CPUS > 1 else None,
                         note='; '.join(filter(None, [
                             f'{megapixels / o * 1000:.0f} vs {megapixels / r * 1000:.0f} MP/s',
                             f'cores used {timing.cores_used(ours_key):.2f} vs '
@@ -769,9 +770,9 @@ def bench_iterate(ctx: Context) -> list[Row]:
                for who in ('ours', 'raw')}
     rows.append(Row('iterate', f'tiled speed-up, {CPUS} threads vs 1', _median(speedup['ours']),
                     _median(speedup['raw']), unit='x',
-                    goal=Goal('ours', '>=', 1.7) if CPUS == 2 else None,
                     note='; '.join(filter(None, ['base = raw GDAL, one dataset per thread; '
-                                                 'median of per-round ratios',
+                                                 'median of per-round ratios; ours in one '
+                                                 'thread reads ahead on the lanes already',
                                                  timing.load_note()])),
                     samples=speedup, other_cores=timing.other_cores))
     return rows
