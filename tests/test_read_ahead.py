@@ -11,14 +11,14 @@ import math
 import threading
 import time
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 import pytest
 from factory import expected, make_raster
 
 import geolargeimage
-from geolargeimage.io.read_pool import READ_THREADS
+from geolargeimage.io.read_pool import READ_THREADS, submit
 from geolargeimage.source import iterator
 from geolargeimage.source.iterator import READ_AHEAD, TileIterator
 
@@ -159,3 +159,20 @@ def test_records_spread_over_the_callers_threads_are_read_once(source, loads, mo
     for record, _ in records:
         check_pixels(record)
     assert sorted(position for position, _, _ in loads) == list(range(COUNT))
+
+
+@needs_two_cores
+def test_a_record_whose_read_ahead_was_cancelled_reads_its_tile(source, monkeypatch):
+    monkeypatch.setattr(iterator, 'READ_AHEAD_MIN_SECONDS', 0.0)
+    release = threading.Event()
+    busy = [submit(release.wait, 10, lane=lane) for lane in range(READ_THREADS)]
+    try:
+        records = iter(tiles(source))
+        check_pixels(next(records))  # sends the next tiles to the lanes, busy: queued
+        later = [next(records) for _ in range(READ_AHEAD)]
+        records.close()  # cancels the reads not started
+    finally:
+        release.set()
+        wait(busy)
+    for record in later:
+        check_pixels(record)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, wait
+from concurrent.futures import CancelledError, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,20 +88,8 @@ def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
                  load: Callable[[dict[str, Any]], tuple[Any, str]],
                  read_ahead: int = READ_AHEAD, lanes: int = READ_THREADS
                  ) -> Iterator[LazyTileDict]:
-    """Yield a :class:`LazyTileDict` per planned tile, in row-major order.
-
-    A tile's decode (and encode) runs on one core, so while tile reads decode (the last one
-    took at least :data:`READ_AHEAD_MIN_SECONDS`), the next ``read_ahead`` tiles are read on
-    the read pool's lanes as the caller works. Positions are dealt out by ``lanes``: every
-    ``lanes``-th tile is the caller's own, the others always go to the same lane, so iterating
-    again finds each tile's blocks in the GDAL cache of the thread that decoded them (each
-    handle caches only its own reads). Reads from the cache stay on the caller's thread, where
-    handing a tile over costs as much as the copy. A record holds its tile read ahead until it
-    is asked for or dropped: at most ``read_ahead`` tiles wait, none is read ahead of a tile
-    nobody asked for or of a record handed out already (a caller spreading the records over
-    threads of its own reads them there), and reads still running when the iteration ends are
-    waited for.
-    """
+    """Yield a :class:`LazyTileDict` per planned tile, in row-major order, their tiles read
+    ahead while reads decode (:class:`_ReadAhead`)."""
     def make(position: int) -> LazyTileDict:
         row, col = indices[position]
         record = describe(plan, plan.cols[col], plan.rows[row])
@@ -113,43 +101,76 @@ def tile_records(plan: IterationPlan, indices: list[tuple[int, int]],
             'level_x_max': plan.cols[-1].index + 1, 'level_y_max': plan.rows[-1].index + 1,
             'region_x_max': len(plan.cols), 'region_y_max': len(plan.rows),
             'position': plan.count}
-        return LazyTileDict(record, lambda made: loaded(position, made))
+        return LazyTileDict(record, lambda made: ahead.loaded(position, made))
 
-    def timed(record: dict[str, Any]) -> tuple[tuple[Any, str], float]:
-        started = time.perf_counter()
-        return load(record), time.perf_counter() - started
-
-    upcoming: dict[int, LazyTileDict] = {}  # made before their turn, their tiles read ahead
-    running: set[Future] = set()
-    # The first position not yet considered for reading ahead, and the first not yet handed
-    # out: records handed out already (to a caller's own thread pool) are not read again.
-    next_ahead, handed_out = [0], [0]
-    lock = threading.Lock()  # the records may be read from several threads
-
-    def loaded(position: int, record: LazyTileDict) -> tuple[Any, str]:
-        future = record.__dict__.pop('_ahead', None)
-        result, seconds = timed(record) if future is None else future.result()
-        if seconds < READ_AHEAD_MIN_SECONDS:
-            return result
-        with lock:
-            for later in range(max(next_ahead[0], position + 1, handed_out[0]),
-                               min(len(indices), position + 1 + read_ahead)):
-                next_ahead[0] = later + 1
-                if later % lanes:  # the others are the caller's own
-                    ahead = upcoming[later] = make(later)
-                    ahead._ahead = submit(timed, ahead, lane=later)
-                    running.add(ahead._ahead)
-                    ahead._ahead.add_done_callback(running.discard)
-        return result
-
+    ahead = _ReadAhead(len(indices), make, load, read_ahead, lanes)
     try:
         for position in range(len(indices)):
-            with lock:
-                record = upcoming.pop(position, None) or make(position)
-                handed_out[0] = position + 1
-            yield record
+            yield ahead.hand_out(position)
     finally:
-        wait([future for future in list(running) if not future.cancel()])
+        ahead.close()
+
+
+class _ReadAhead:
+    """The read-ahead of one iteration over ``count`` records made by ``make(position)``.
+
+    A tile's decode (and encode) runs on one core, so while tile reads decode (the last one
+    took at least :data:`READ_AHEAD_MIN_SECONDS`), the next ``read_ahead`` tiles are read on
+    the read pool's lanes as the caller works. Positions are dealt out by ``lanes``: every
+    ``lanes``-th tile is the caller's own, the others always go to the same lane, so iterating
+    again finds each tile's blocks in the GDAL cache of the thread that decoded them (each
+    handle caches only its own reads). Reads from the cache stay on the caller's thread, where
+    handing a tile over costs as much as the copy. A record holds its tile read ahead until it
+    is asked for or dropped: at most ``read_ahead`` tiles wait, none is read ahead of a tile
+    nobody asked for or of a record handed out already (a caller spreading the records over
+    threads of its own reads them there), and reads still running when the iteration ends are
+    waited for (:meth:`close`).
+    """
+
+    def __init__(self, count: int, make: Callable[[int], LazyTileDict],
+                 load: Callable[[dict[str, Any]], tuple[Any, str]], read_ahead: int,
+                 lanes: int):
+        self._count, self._make, self._load = count, make, load
+        self._read_ahead, self._lanes = read_ahead, lanes
+        self._upcoming: dict[int, LazyTileDict] = {}  # made before their turn, read ahead
+        self._running: set[Future] = set()
+        self._next = 0  # the first position not yet considered for reading ahead
+        self._handed_out = 0  # the first position not yet handed out
+        self._lock = threading.Lock()  # the records may be read from several threads
+
+    def hand_out(self, position: int) -> LazyTileDict:
+        with self._lock:
+            self._handed_out = position + 1
+            return self._upcoming.pop(position, None) or self._make(position)
+
+    def _timed(self, record: dict[str, Any]) -> tuple[tuple[Any, str], float]:
+        started = time.perf_counter()
+        return self._load(record), time.perf_counter() - started
+
+    def loaded(self, position: int, record: LazyTileDict) -> tuple[Any, str]:
+        """The tile of ``record`` (at ``position``): read ahead, or read now."""
+        future = record.__dict__.pop('_ahead', None)
+        try:
+            result, seconds = self._timed(record) if future is None else future.result()
+        except CancelledError:  # the iteration ended before the read began: read it now
+            result, seconds = self._timed(record)
+        if seconds < READ_AHEAD_MIN_SECONDS:
+            return result
+        with self._lock:
+            for later in range(max(self._next, position + 1, self._handed_out),
+                               min(self._count, position + 1 + self._read_ahead)):
+                self._next = later + 1
+                if later % self._lanes:  # the others are the caller's own
+                    ahead = self._upcoming[later] = self._make(later)
+                    ahead._ahead = submit(self._timed, ahead, lane=later)
+                    self._running.add(ahead._ahead)
+                    ahead._ahead.add_done_callback(self._running.discard)
+        return result
+
+    def close(self) -> None:
+        """Cancel the reads not started (a record handed out reads its tile when asked), and
+        wait for those running."""
+        wait([future for future in list(self._running) if not future.cancel()])
 
 
 class TileIterator:
