@@ -129,6 +129,11 @@ def test_nearest_and_modest_averages_of_several_valid_bands_qualify(tmp_path):
     float_info = Raster(str(floats)).info
     assert not memory_resample.qualifies(float_info, [1, 2], Resampling.AVERAGE, window, 600, 500)
     assert memory_resample.qualifies(float_info, [1, 2], Resampling.NEAREST, window, 600, 500)
+    # a small average is GDAL's one read; a small nearest pick stays in memory
+    assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE,
+                                         (0.0, 0.0, 300.0, 200.0), 200, 150)
+    assert memory_resample.qualifies(info, [1, 2], Resampling.NEAREST,
+                                     (0.0, 0.0, 300.0, 200.0), 200, 150)
     # a window of the output's size once rounded (GDAL's MEM copies it, fractions dropped)
     assert not memory_resample.qualifies(info, [1, 2], Resampling.AVERAGE,
                                          (0.0, 0.5, 600.0, 500.0), 600, 500)
