@@ -45,6 +45,7 @@ class SourceFacts:
 
     def __init__(self, path: str | os.PathLike, **options: Any):
         opened = OpenOptions.parse(options)
+        self._open_options = dict(options)
         self.largeImagePath = os.fspath(path)
         self._gdal_path = to_gdal_path(path)
         if not is_virtual(self._gdal_path) and not os.path.exists(self._gdal_path):
@@ -88,6 +89,16 @@ class SourceFacts:
         return WarpedView(raster, self._world.grid, self._georeferencing.srs,
                           self._georeferencing.native_box(), self._tile_resampling,
                           self._world.native_resolution)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its path and open options (the style as it is now): unpickling opens the
+        file again, per process, so a source travels to dask workers and process pools. GDAL
+        settings of an ``Env`` do not travel: set them where the source is unpickled."""
+        options = dict(self._open_options)
+        style = self._renderer.style_value if self._renderer.style is not None else None
+        if style != options.get('style'):  # set since: the same options find a shared source
+            options['style'] = style
+        return reopen, (self.largeImagePath, options, self._shared)
 
     def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.largeImagePath!r} {self.sizeX}x{self.sizeY}>'
@@ -389,3 +400,11 @@ class SourceFacts:
     def getAssociatedImagesList(self) -> list[str]:
         """Names of the images stored beside the main one (label, macro, thumbnail, ...)."""
         return self._associated.names()
+
+
+def reopen(path: str, options: dict[str, Any], shared: bool) -> Any:
+    """A pickled source opened again: through the shared-source cache if it came from it."""
+    from geolargeimage.source.opening import open as open_source  # opening builds on this
+    from geolargeimage.source.tile_source import TileSource
+    options = {key: value for key, value in options.items() if key != 'noCache'}
+    return open_source(path, **options) if shared else TileSource(path, **options)

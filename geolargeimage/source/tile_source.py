@@ -26,13 +26,14 @@ from geolargeimage.options import (
     parse_tile_position,
 )
 from geolargeimage.picture.encode import ImageBytes, encode_pixels, to_pil
+from geolargeimage.source.array_access import ArrayAccess
 from geolargeimage.source.delivery import deliver, pad, pixel_record
 from geolargeimage.source.facts import SourceFacts
 from geolargeimage.source.iterator import LazyTileDict, PixelScale, TileIterator
 from geolargeimage.tiling import plan_iteration
 
 
-class TileSource(SourceFacts):
+class TileSource(ArrayAccess, SourceFacts):
     """A raster opened through GDAL and read with large_image's pixel API.
 
     Parameters
