@@ -14,7 +14,6 @@ sink reads like any source (``getRegion``, ``getTile``, ``getMetadata``, ... thr
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import threading
@@ -34,15 +33,16 @@ from geolargeimage.io.error_mapping import write_errors
 from geolargeimage.io.output_files import (
     SINK_FOLDER_PREFIX,
     check_output_path,
-    remove_folder,
     temporary_folder,
 )
 from geolargeimage.options import parse_keywords
 from geolargeimage.source.tile_source import TileSource
 from geolargeimage.write.frame_table import FrameTable
+from geolargeimage.write.inbox import INBOX, InboxSink, take
 from geolargeimage.write.options import WriteOptions
 from geolargeimage.write.page_tags import checked_georeference, page_metadata
 from geolargeimage.write.raster_writer import write_raster
+from geolargeimage.write.sink_state import SinkState
 from geolargeimage.write.spill import SPILL_BLOCK, SPILL_READ_CONFIG, Spill, save_image
 from geolargeimage.write.tile_values import (
     affine_coefficients,
@@ -128,9 +128,9 @@ class ImageSink:
             kind='option').items() if name in options}
         self._lock = threading.RLock()
         self._tempdir = options.pop('tempdir', None)
-        self._state = _State()
+        self._state = SinkState()
         self._finalizer = weakref.finalize(self, self._state.release)
-        self.sizeX = self.sizeY = 0
+        self._size = [0, 0]  # width, height
         self._dtype: np.dtype | None = None
         self._bands = 0
         self._frames = FrameTable()
@@ -140,6 +140,20 @@ class ImageSink:
 
     def __repr__(self) -> str:
         return f'<ImageSink {self.sizeX}x{self.sizeY} {self.frames} frame(s)>'
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled for another process, a sink is an
+        :class:`~geolargeimage.write.inbox.InboxSink` whose ``addTile`` this sink takes."""
+        with self._lock:
+            self._check_open()
+            inbox = self._folder() / INBOX
+            inbox.mkdir(exist_ok=True)
+        return InboxSink, (str(inbox),)
+
+    def _take_inbox(self) -> None:
+        """The tiles other processes added, added here (before any read or write)."""
+        if self._state.folder is not None:
+            take(self._state.folder / INBOX, self.addTile)
 
     def __enter__(self) -> ImageSink:
         return self
@@ -181,8 +195,8 @@ class ImageSink:
             key = frame_key(positions)
             self._spill().write(key, pixels, col, row, keep)  # (WriteError on a full disk)
             self._frames.add(positions, values)
-            self.sizeX = max(self.sizeX, col + pixels.shape[1])
-            self.sizeY = max(self.sizeY, row + pixels.shape[0])
+            self._size = [max(self._size[0], col + pixels.shape[1]),
+                          max(self._size[1], row + pixels.shape[0])]
             self._state.invalidate()
 
     def addAssociatedImage(self, image: Any, imageKey: str | None = None) -> None:
@@ -256,8 +270,22 @@ class ImageSink:
         return level_count(self.sizeX, self.sizeY, SPILL_BLOCK, SPILL_BLOCK)
 
     @property
+    def sizeX(self) -> int:
+        with self._lock:
+            self._take_inbox()
+            return self._size[0]
+
+    @property
+    def sizeY(self) -> int:
+        with self._lock:
+            self._take_inbox()
+            return self._size[1]
+
+    @property
     def frames(self) -> int:
-        return len(self._frames.positions())
+        with self._lock:
+            self._take_inbox()
+            return len(self._frames.positions())
 
     mm_x = _setting('mm_x', lambda v: positive_number('mm_x', v), 'Pixel width in millimetres.')
     mm_y = _setting('mm_y', lambda v: positive_number('mm_y', v), 'Pixel height in millimetres.')
@@ -333,9 +361,10 @@ class ImageSink:
     # -- reading --------------------------------------------------------------------------------
     def _source(self, frame: Any = None) -> TileSource:
         """A TileSource on the mosaic of ``frame``, built once per state of the image."""
-        number = self._frames.number(frame)
         with self._lock:
             self._check_open()
+            self._take_inbox()
+            number = self._frames.number(frame)
             if self._state.spill is None:
                 raise errors.RangeError('The image is empty: no tile has been added yet')
             source = self._state.sources.get(number)
@@ -348,6 +377,8 @@ class ImageSink:
 
     def getMetadata(self) -> dict[str, Any]:
         """large_image's metadata of what has been added (what ``write`` will write)."""
+        with self._lock:
+            self._take_inbox()
         if self._state.spill is None:
             return {'levels': 0, 'sizeX': 0, 'sizeY': 0, 'tileWidth': SPILL_BLOCK,
                     'tileHeight': SPILL_BLOCK, 'magnification': None, 'mm_x': self.mm_x,
@@ -429,6 +460,7 @@ class ImageSink:
         check_output_path(path)
         with self._lock:
             self._check_open()
+            self._take_inbox()
             if self._state.spill is None:
                 raise errors.WriteError(f'Nothing to write to {path}: no tile has been added')
             self._frames.check_axes(self.frameUnits)
@@ -462,38 +494,3 @@ class ImageSink:
                           f'(write each frame to a file of its own to keep them as no data)',
                           UserWarning, stacklevel=3)
         return False
-
-
-# -- state ----------------------------------------------------------------------------------------
-class _State:
-    """What the finalizer releases: the spill, read sources, associated images, the folder."""
-
-    def __init__(self):
-        self.folder: Path | None = None
-        self.spill: Spill | None = None
-        self.sources: dict[int, TileSource] = {}
-        self.associated: dict[str, Path] = {}
-        self.generation = 0
-        self.closed = False
-
-    def invalidate(self) -> None:
-        """Drop the read sources (and their VRTs) after the image changed."""
-        if not self.sources:
-            return
-        for source in self.sources.values():
-            source.close()
-        self.sources.clear()
-        if self.folder is not None:
-            for stale in self.folder.glob(f'read-{self.generation}-*.vrt'):
-                stale.unlink(missing_ok=True)
-        self.generation += 1
-
-    def release(self) -> None:
-        self.invalidate()
-        if self.spill is not None:
-            # (a chunk that cannot be flushed now, on a full disk, is deleted with the folder)
-            with contextlib.suppress(errors.WriteError):
-                self.spill.close()
-        if self.folder is not None:
-            remove_folder(self.folder, 'the spill folder')
-        self.folder = self.spill = None
