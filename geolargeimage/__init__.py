@@ -35,6 +35,7 @@ from geolargeimage.io.settings import Env, clear_path_options, set_path_options
 from geolargeimage.picture.encode import ImageBytes
 from geolargeimage.source.opening import canRead, getTileSource, open
 from geolargeimage.source.tile_source import TileSource
+from geolargeimage.write.array_writer import write_array
 from geolargeimage.write.cog_validation import COGValidation, validateCOG
 from geolargeimage.write.convert import convert
 from geolargeimage.write.sink import ImageSink, new
@@ -42,6 +43,7 @@ from geolargeimage.write.sink import ImageSink, new
 __version__ = '0.1.0'
 
 __all__ = ['open', 'getTileSource', 'canRead', 'TileSource', 'new', 'ImageSink', 'convert',
+           'write_array',
            'validateCOG', 'COGValidation', 'Env', 'network_stats',
            'NetworkStats', 'set_path_options', 'clear_path_options', 'ImageBytes', 'config',
            'constants', 'TILE_FORMAT_IMAGE', 'TILE_FORMAT_NUMPY', 'TILE_FORMAT_PIL',

@@ -108,23 +108,55 @@ def mosaic_xml(width: int, height: int, dtype: np.dtype, bands: int,
     """A VRT of ``width`` × ``height`` whose bands are ``chunk_size`` chunk files (path, chunk
     column, chunk row) placed on their grid, clipped to the image; where no chunk exists the VRT
     reads 0. Written by hand: one line per chunk, for thousands of chunks, in one pass."""
+    parts = []
+    for path, chunk_col, chunk_row in chunks:
+        left, top = chunk_col * chunk_size, chunk_row * chunk_size
+        w, h = min(chunk_size, width - left), min(chunk_size, height - top)
+        if w > 0 and h > 0:
+            parts.append(Part(path, left, top, w, h, chunk_size, chunk_size))
+    return parts_xml(width, height, dtype, bands, parts, block=block)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A file of ``file_width`` × ``file_height`` whose top-left ``width`` × ``height`` pixels
+    go at (``left``, ``top``) of a mosaic; the file sits beside the VRT."""
+
+    path: Path
+    left: int
+    top: int
+    width: int
+    height: int
+    file_width: int
+    file_height: int
+
+
+def parts_xml(width: int, height: int, dtype: np.dtype, bands: int, parts: list[Part], *,
+              block: int, srs_wkt: str | None = None,
+              geotransform: tuple[float, ...] | None = None) -> str:
+    """A VRT of ``width`` × ``height`` mosaicking ``parts`` (each read with its own block size
+    ``block``), with ``srs_wkt`` and ``geotransform`` when given; where no part lies the VRT
+    reads 0."""
     type_name = gdal.GetDataTypeName(gdal_array.NumericTypeCodeToGDALTypeCode(dtype))
     lines = [f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">']
+    if srs_wkt:
+        lines.append(f'  <SRS>{escape(srs_wkt)}</SRS>')
+    if geotransform is not None:
+        lines.append('  <GeoTransform>' + ', '.join(repr(float(v)) for v in geotransform)
+                     + '</GeoTransform>')
     for band in range(1, bands + 1):
         lines.append(f'  <VRTRasterBand dataType="{type_name}" band="{band}" '
                      f'blockXSize="{block}" blockYSize="{block}">')
-        for path, chunk_col, chunk_row in chunks:
-            left, top = chunk_col * chunk_size, chunk_row * chunk_size
-            w, h = min(chunk_size, width - left), min(chunk_size, height - top)
-            if w <= 0 or h <= 0:
-                continue
+        for part in parts:
             lines.append(
-                f'    <SimpleSource><SourceFilename relativeToVRT="1">{escape(path.name)}'
+                f'    <SimpleSource><SourceFilename relativeToVRT="1">{escape(part.path.name)}'
                 f'</SourceFilename><SourceBand>{band}</SourceBand>'
-                f'<SourceProperties RasterXSize="{chunk_size}" RasterYSize="{chunk_size}" '
-                f'DataType="{type_name}" BlockXSize="{block}" BlockYSize="{block}"/>'
-                f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/>'
-                f'<DstRect xOff="{left}" yOff="{top}" xSize="{w}" ySize="{h}"/></SimpleSource>')
+                f'<SourceProperties RasterXSize="{part.file_width}" '
+                f'RasterYSize="{part.file_height}" DataType="{type_name}" '
+                f'BlockXSize="{block}" BlockYSize="{block}"/>'
+                f'<SrcRect xOff="0" yOff="0" xSize="{part.width}" ySize="{part.height}"/>'
+                f'<DstRect xOff="{part.left}" yOff="{part.top}" xSize="{part.width}" '
+                f'ySize="{part.height}"/></SimpleSource>')
         lines.append('  </VRTRasterBand>')
     lines.append('</VRTDataset>')
     return '\n'.join(lines) + '\n'
