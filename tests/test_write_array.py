@@ -114,3 +114,21 @@ def test_bad_input_is_an_options_error(tmp_path, array, keywords, message):
     with pytest.raises(errors.OptionsError, match=message):
         geolargeimage.write_array(array, tmp_path / 'bad.tif', **keywords)
     assert left_behind(tmp_path) == []
+
+
+@pytest.mark.parametrize('progress', [True, False])
+def test_chunks_done_show_on_a_terminal_unless_silenced(tmp_path, capsys, monkeypatch,
+                                                       progress):
+    progress_module = __import__('geolargeimage.write.progress', fromlist=['x'])
+    monkeypatch.setattr(progress_module, 'PROGRESS_DELAY', 0)
+    monkeypatch.setattr(type(progress_module.sys.stderr), 'isatty', lambda stream: True,
+                        raising=False)
+    bars = []
+    writer = __import__('geolargeimage.write.array_writer', fromlist=['x'])
+    monkeypatch.setattr(writer, 'chunk_bar', lambda *args: bars.append(
+        progress_module.chunk_bar(*args)) or bars[-1])
+    array = da.zeros((600, 700, 1), chunks=(256, 256, 1), dtype=np.uint8)
+    geolargeimage.write_array(array, tmp_path / 'bar.tif', progress=progress)
+    err = capsys.readouterr().err
+    assert ('writing chunks' in err) == progress and bars[0].n == (9 if progress else 0)
+    assert ('bar.tif' in err) == progress  # the final write's own bar

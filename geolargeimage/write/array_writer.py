@@ -26,6 +26,7 @@ from geolargeimage.io.error_mapping import write_errors
 from geolargeimage.io.output_files import check_output_path, remove_folder, temporary_folder
 from geolargeimage.io.vrt import Part, parts_xml
 from geolargeimage.write.options import WriteOptions
+from geolargeimage.write.progress import chunk_bar
 from geolargeimage.write.raster_writer import write_raster
 
 PARTS_PREFIX = '.geolargeimage-parts'
@@ -83,7 +84,7 @@ def write_array(array: Any, path: str | os.PathLike, *, crs: Any = None,
     target = Path(path)
     folder = _parts_folder(target)
     try:
-        vrt = _write_parts(dask_array, folder, srs_wkt, geotransform, nodata)
+        vrt = _write_parts(dask_array, folder, srs_wkt, geotransform, nodata, options.progress)
         return write_raster(target, [vrt], options, description='write_array')
     finally:
         _remove_parts(folder)
@@ -180,7 +181,8 @@ def _parts_folder(target: Path) -> Path:
 
 
 def _write_parts(array: Any, folder: Path, srs_wkt: str | None,
-                 geotransform: tuple[float, ...] | None, nodata: float | None) -> Path:
+                 geotransform: tuple[float, ...] | None, nodata: float | None,
+                 progress: bool) -> Path:
     """Every chunk of ``array`` written as a part in ``folder`` on the active scheduler, and
     the VRT over them."""
     dask = importlib.import_module('dask')
@@ -193,7 +195,7 @@ def _write_parts(array: Any, folder: Path, srs_wkt: str | None,
         blocks[i, j, 0], str(folder / f'part-{i}-{j}.tif'), (int(cols[j]), int(rows[i])), nodata)
         for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
     parts = [Part(Path(name), left, top, width, height, width, height)
-             for name, left, top, width, height in dask.compute(*tasks)]
+             for name, left, top, width, height in compute(tasks, progress)]
     xml = parts_xml(int(cols[-1]), int(rows[-1]), array.dtype, array.shape[2], parts,
                     block=PART_BLOCK, srs_wkt=srs_wkt, geotransform=geotransform)
     vrt = folder / 'parts.vrt'
@@ -205,6 +207,37 @@ def _write_parts(array: Any, folder: Path, srs_wkt: str | None,
                 dataset.GetRasterBand(band).SetNoDataValue(nodata)
             dataset = None
     return vrt
+
+
+def compute(tasks: list[Any], progress: bool = True) -> list[Any]:
+    """The results of the delayed ``tasks`` on the active scheduler, with a bar of the chunks
+    done (:func:`~geolargeimage.write.progress.chunk_bar`): a ``distributed.Client``'s futures
+    as they complete, or dask's local callbacks as each ``write_part`` finishes."""
+    dask = importlib.import_module('dask')
+    bar = chunk_bar(len(tasks), 'writing chunks', progress)
+    try:
+        client = _active_client()
+        if client is not None:
+            futures = client.compute(tasks)
+            for _ in importlib.import_module('distributed').as_completed(futures):
+                bar.update(1)
+            return client.gather(futures)
+
+        def finished(key: Any, *_: Any) -> None:
+            if str(key[0] if isinstance(key, tuple) else key).startswith('write_part'):
+                bar.update(1)
+        with importlib.import_module('dask.callbacks').Callback(posttask=finished):
+            return list(dask.compute(*tasks))
+    finally:
+        bar.close()
+
+
+def _active_client() -> Any:
+    """The ``distributed.Client`` dask would compute on, or None."""
+    try:
+        return importlib.import_module('distributed').get_client()
+    except (ImportError, ValueError):
+        return None
 
 
 def write_part(block: np.ndarray, name: str, corner: tuple[int, int],
