@@ -34,9 +34,9 @@ bench: venv bench-peers
 # Each step is skipped when its package imports already; a failed install (offline) warns and
 # `make bench` goes on: the peer rows then say 'skipped'.
 bench-peers: venv
-	@$(PYTHON) -c 'import rio_tiler, large_image, pyinstrument' 2>/dev/null || \
+	@$(PYTHON) -c 'import rio_tiler, large_image, pyinstrument, rioxarray' 2>/dev/null || \
 	$(PYTHON) -m pip install -q --only-binary rasterio,rio-tiler -e '.[bench]' || \
-	echo "warning: the bench extra (rio-tiler, large-image) did not install; its rows say 'skipped'"
+	echo "warning: the bench extra (rio-tiler, large-image, rioxarray) did not install; its rows say 'skipped'"
 	@$(PYTHON) -c 'import large_image_source_gdal' 2>/dev/null || \
 	$(PYTHON) -m pip install -q --no-deps large-image-source-gdal || \
 	echo "warning: large-image-source-gdal did not install; the large_image rows say 'skipped'"

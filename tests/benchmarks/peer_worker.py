@@ -31,6 +31,8 @@ except ``info``, which opens a fresh reader every call):
 - ``thumbnail`` ``size``, ``resampling``: the whole image fitted in ``size`` px.
 - ``webtile`` ``tiles`` = [[x, y, z], ...], ``cold``: web-mercator PNG tiles; cold opens a
   fresh reader (untimed) first, warm reuses one; the PNG bytes are saved, not decoded.
+- ``dasksum`` ``chunk``, ``workers`` (rioxarray only): the sum of every pixel through a dask
+  array of ``chunk``² chunks on ``workers`` threads, opened fresh inside the timing.
 """
 
 from __future__ import annotations
@@ -285,8 +287,31 @@ class LargeImage:
         return (time.perf_counter() - started) * 1000, [bytes(tile) for tile in data]
 
 
-LIBRARIES = {'rio-tiler': RioTiler, 'large_image': LargeImage}
-OPS = ('info', 'preview', 'part', 'tile', 'iterate', 'thumbnail', 'webtile')
+class RioXarray:
+    """rioxarray's ``open_rasterio`` with dask chunks (issue #15's peer), reads unlocked."""
+
+    name = 'rioxarray'
+
+    def __init__(self):
+        import dask
+        import rasterio
+        import rioxarray
+        self.dask, self.open_rasterio = dask, rioxarray.open_rasterio
+        self.version, self.gdal = rioxarray.__version__, rasterio.__gdal_version__
+
+    def dasksum(self, path: str, chunk: int, workers: int) -> tuple[float, Any]:
+        """``open_rasterio(chunks=).sum().compute()`` on dask's threads, a fresh open (cold)."""
+        started = time.perf_counter()
+        data = self.open_rasterio(path, chunks={'band': -1, 'y': chunk, 'x': chunk}, lock=False)
+        total = data.sum(dtype='int64').compute(scheduler='threads', num_workers=workers)
+        ms = (time.perf_counter() - started) * 1000
+        data.close()
+        return ms, {'width': int(data.sizes['x']), 'height': int(data.sizes['y']),
+                    'bands': int(data.sizes['band']), 'sum': int(total)}
+
+
+LIBRARIES = {'rio-tiler': RioTiler, 'large_image': LargeImage, 'rioxarray': RioXarray}
+OPS = ('info', 'preview', 'part', 'tile', 'iterate', 'thumbnail', 'webtile', 'dasksum')
 
 
 def summarize(result: Any, folder: str, request_id: int, save: bool) -> dict[str, Any]:
@@ -349,7 +374,7 @@ def main(argv: list[str]) -> int:
     except Exception as exc:
         send({'ready': False, 'error': f'{type(exc).__name__}: {exc}'[:400]})
         return 1
-    clash = 'osgeo' if argv[0] == 'rio-tiler' else 'rasterio'
+    clash = 'osgeo' if argv[0] in ('rio-tiler', 'rioxarray') else 'rasterio'
     if clash in sys.modules:
         send({'ready': False, 'error': f'{clash} was imported beside {argv[0]}'})
         return 1

@@ -829,6 +829,12 @@ def bench_peers(ctx: Context) -> list[Row]:
     return sibling('peer_rows').bench_peers(ctx, sys.modules[__name__])
 
 
+@benchmark('dask', 'to_dask().sum() vs rioxarray (its own worker process), and write_array of a '
+                   '20000² array on a 2-worker LocalCluster: wall time and peak RSS (issue #15)')
+def bench_dask(ctx: Context) -> list[Row]:
+    return sibling('dask_rows').bench_dask(ctx, sys.modules[__name__])
+
+
 # ------------------------------------------------------------------------------------------------
 # Web-mercator tiles (issue #3)
 # ------------------------------------------------------------------------------------------------
