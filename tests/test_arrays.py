@@ -176,3 +176,20 @@ def test_the_xarray_engine(rgb):
     level = xr.open_dataset(rgb, engine='geolargeimage', level=1)
     assert level.band_data.shape == (3, HEIGHT // 4, WIDTH // 4)
     assert xr.backends.list_engines()['geolargeimage'].guess_can_open(str(rgb))
+
+
+def test_frame_axes_become_dims(writer_frames, multipage_rgb):
+    from conftest import WRITER_CHANNELS, WRITER_POSITIONS, WRITER_Z_VALUES, plane_values
+    source = geolargeimage.open(writer_frames, noCache=True)
+    data = source.to_xarray()
+    assert data.dims == ('c', 'z', 'band', 'y', 'x')  # large_image's axis order
+    assert list(data.c.values) == list(WRITER_CHANNELS)
+    assert list(data.z.values) == list(WRITER_Z_VALUES)
+    for number, (c, z) in enumerate(WRITER_POSITIONS):
+        values = data.isel(z=z, c=c).values.transpose(1, 2, 0)
+        np.testing.assert_array_equal(values[:, :, 0], plane_values(number, *values.shape[1::-1]))
+    assert source.to_xarray(frame=1).dims == ('band', 'y', 'x')
+    pages = geolargeimage.open(multipage_rgb, noCache=True).to_xarray()
+    assert pages.dims[0] in ('frame', 'c', 'z', 't') and pages.shape[0] == MULTIPAGE_PAGES
+    np.testing.assert_array_equal(pages[2].values.transpose(1, 2, 0),
+                                  multipage_values(2, *pages.shape[:1:-1]))

@@ -8,12 +8,14 @@ missing one gets an ``ImportError`` naming the extra.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pyproj import CRS
 
+from geolargeimage import axes
 from geolargeimage.enums import Resampling
 from geolargeimage.grid import Window
 from geolargeimage.options import OutputSpec, RegionSpec
@@ -113,7 +115,10 @@ class ArrayAccess:
                   region: dict[str, Any] | None = None, chunks: Any = None) -> xarray.DataArray:
         """The raw values of a level as a lazy xarray ``DataArray`` in rioxarray's conventions.
 
-        Dims are ``('band', 'y', 'x')``, with ``x``/``y`` the pixel centres in the raster's
+        Dims are ``('band', 'y', 'x')``, after the frame axes when no ``frame`` is given and
+        the source has several (``t``, ``z``, ``c``, custom axes, in large_image's order, with
+        their values and channel names as coordinates; ``frame`` when the frames have no axes
+        or leave gaps in them), with ``x``/``y`` the pixel centres in the raster's
         CRS, the CRS as a CF ``spatial_ref`` coordinate (``crs_wkt``, ``spatial_ref``,
         ``GeoTransform`` and pyproj's CF grid-mapping attributes), nodata as ``_FillValue``,
         band descriptions as ``long_name``, and scales and offsets as ``scale_factor`` and
@@ -127,15 +132,40 @@ class ArrayAccess:
         (('band', 'y', 'x'), 'PROJCR')
         """
         xr = optional('xarray')
-        array = self.to_dask(level, frame, region, chunks)
-        coords = self.array_coordinates(self.level_pixels(level, frame, region))
+        frame_axes, frames = self._frame_grid() if frame is None else ({}, np.array(frame))
+        arrays = [self.to_dask(level, int(number), region, chunks).transpose(2, 0, 1)
+                  for number in frames.ravel()]
+        array = optional('dask.array').stack(arrays).reshape(
+            (*frames.shape, *arrays[0].shape)) if frame_axes else arrays[0]
+        coords = {**frame_axes, **self.array_coordinates(self.level_pixels(level, frame, region))}
         if 'spatial_ref' in coords:
             coords['spatial_ref'] = xr.Variable(*coords['spatial_ref'])
-        data = xr.DataArray(array.transpose(2, 0, 1), dims=('band', 'y', 'x'), coords=coords,
+        data = xr.DataArray(array, dims=(*frame_axes, 'band', 'y', 'x'), coords=coords,
                             attrs=self.band_attributes(), name='band_data')
         if 'spatial_ref' in coords:
             data.encoding['grid_mapping'] = 'spatial_ref'  # where rioxarray keeps it
         return data
+
+    def _frame_grid(self) -> tuple[dict[str, Any], np.ndarray]:
+        """The frame axes (name → coordinate values, in large_image's axis order) and the frame
+        number at each of their positions; ``frame`` alone when the frames have no axes or do
+        not fill them; none for a single frame."""
+        if self.frames < 2:
+            return {}, np.array(0)
+        metadata = self._frames.metadata()
+        ranges = metadata.get('IndexRange') or {}
+        names = axes.ordered_axes([key[len('Index'):].lower() for key in ranges])
+        shape = tuple(ranges[axes.axis_key(name)] for name in names)
+        if not names or math.prod(shape) != self.frames:
+            return {'frame': np.arange(self.frames)}, np.arange(self.frames)
+        numbers = np.array([self.axesToFrame(**dict(zip(names, position)))
+                            for position in np.ndindex(*shape)]).reshape(shape)
+        values = {}
+        for name, count in zip(names, shape):
+            given = metadata.get('Value' + name.upper(), {}).get('values')
+            values[name] = (list(self.channelNames) if name == 'c' and self.channelNames
+                            else given if given and len(given) == count else np.arange(count))
+        return values, numbers
 
     def array_coordinates(self, grid: LevelPixels) -> dict[str, Any]:
         """``band``, ``x`` and ``y`` (pixel centres in the CRS) of ``grid``, and the CF
