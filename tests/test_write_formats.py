@@ -12,7 +12,8 @@ from osgeo import gdal
 import geolargeimage
 from geolargeimage import errors
 
-BAD_NAMES = ['out.zarr.zip', 'out.zarr', 'out.png', 'out.jpg', 'out.db', 'out', 'out.tif.gz']
+# .zarr and .zarr.zip are the sink's zarr stores (tests/test_zarr.py); convert refuses them.
+BAD_NAMES = ['out.png', 'out.jpg', 'out.db', 'out', 'out.tif.gz', 'out.zip']
 GOOD_NAMES = ['out.tif', 'out.tiff', 'OUT.TIF', 'out.ptif', 'out.ptiff', 'out.ome.tif']
 
 

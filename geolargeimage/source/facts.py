@@ -26,6 +26,7 @@ from geolargeimage.io.error_mapping import gdal_errors
 from geolargeimage.io.layout import discover, open_dataset
 from geolargeimage.io.paths import is_virtual, to_gdal_path
 from geolargeimage.io.raster import Raster
+from geolargeimage.io.zarr_store import is_zarr_store, zarr_layout
 from geolargeimage.level_grid import LevelGrid
 from geolargeimage.magnification import level_for_magnification, magnification_for_level
 from geolargeimage.options import OpenOptions
@@ -52,8 +53,11 @@ class SourceFacts:
             raise errors.SourceNotFoundError(self.largeImagePath)
         self.encoding_options, self.edge = opened.encoding, opened.edge
         self._tile_resampling = opened.resampling
-        dataset = open_dataset(self._gdal_path)
-        layout = discover(self._gdal_path, dataset)
+        if is_zarr_store(self._gdal_path):
+            layout, dataset = zarr_layout(self._gdal_path), None
+        else:
+            dataset = open_dataset(self._gdal_path)
+            layout = discover(self._gdal_path, dataset)
         first = layout.frames[0].path
         self._raster = Raster(first, level_paths=layout.levels,
                               handle=dataset if first == self._gdal_path else None)

@@ -1,15 +1,13 @@
-"""A writable image, large_image's ``new()`` sink: tiles in, a GeoTIFF or COG out.
+"""A writable image, large_image's ``new()`` sink: tiles in, a GeoTIFF, COG or zarr store out.
 
 :func:`new` returns an :class:`ImageSink`. ``addTile`` places numpy arrays or Pillow images at
 any offset, growing the image; named extra axes (``z=``, ``c=``, ``time=``, ``p1=``, ...) make
 frames. Tiles never stay in memory: each is written at once into the *spill*, per frame a grid of
 fixed-size chunk files (sparse, uncompressed, tiled GTiffs in a temporary folder) that a VRT
 mosaics into the image, so the image grows by adding chunks and nothing is ever copied. The
-sink reads like any source (``getRegion``, ``getTile``, ``getMetadata``, ... through a
-:class:`~geolargeimage.source.tile_source.TileSource` on that mosaic, rebuilt after the next
-``addTile``), and
-``write`` turns the mosaics into a tiled GeoTIFF, a multi-page GeoTIFF or a COG
-(:func:`geolargeimage.write.raster_writer.write_raster`).
+sink reads like any source through a TileSource on that mosaic, rebuilt after the next
+``addTile``; ``write`` turns the mosaics into a tiled, multi-page or COG GeoTIFF
+(:func:`geolargeimage.write.raster_writer.write_raster`) or a zarr store (``zarr_writer``).
 """
 
 from __future__ import annotations
@@ -61,6 +59,7 @@ from geolargeimage.write.tile_values import (
     string_list,
     string_value,
 )
+from geolargeimage.write.zarr_writer import ZarrOutput, is_zarr_path
 
 _SINK_PROPERTIES = ('mm_x', 'mm_y', 'imageDescription', 'additionalMetadata', 'channelNames',
                     'frameValues', 'frameAxes', 'frameUnits', 'projection', 'gcps',
@@ -114,7 +113,7 @@ def new(**options: Any) -> ImageSink:
     return ImageSink(**options)
 
 
-class ImageSink:
+class ImageSink(ZarrOutput):
     """An image built tile by tile, readable like a source and written as GeoTIFF or COG.
 
     Thread-safe for ``addTile`` from several threads; reading while another thread adds tiles
@@ -457,6 +456,11 @@ class ImageSink:
         options = WriteOptions.parse({'lossy': lossy, 'alpha': alpha,
                                       'overwriteAllowed': overwriteAllowed,
                                       'resample': resample, **kwargs})
+        if is_zarr_path(path):
+            with self._lock:
+                self._check_open()
+                self._take_inbox()
+                return self._write_zarr(path, options)
         check_output_path(path)
         with self._lock:
             self._check_open()
