@@ -146,3 +146,14 @@ def test_convert_writes_tiff_only(tmp_path):
     filled_sink().write(source, lossy=False)
     with pytest.raises(errors.OptionsError, match='.zarr'):
         geolargeimage.convert(source, tmp_path / 'out.zarr')
+
+
+@pytest.mark.parametrize('progress', [True, False])
+def test_frames_written_show_on_a_terminal_unless_silenced(tmp_path, capsys, monkeypatch,
+                                                           progress):
+    progress_module = __import__('geolargeimage.write.progress', fromlist=['x'])
+    monkeypatch.setattr(progress_module, 'PROGRESS_DELAY', 0)
+    monkeypatch.setattr(type(progress_module.sys.stderr), 'isatty', lambda stream: True,
+                        raising=False)
+    filled_sink([{'z': 0}, {'z': 1}]).write(tmp_path / 'bar.zarr', progress=progress)
+    assert ('writing bar.zarr' in capsys.readouterr().err) == progress

@@ -54,8 +54,8 @@ class Progress:
         self._bar.close()
 
 
-def chunk_bar(count: int, description: str, enabled: bool = True) -> tqdm:
-    """A bar of ``count`` chunks, with :class:`Progress`'s rules (a terminal, after the delay,
-    unless not ``enabled``)."""
-    return tqdm(total=count, desc=description, unit='chunk', leave=False, delay=PROGRESS_DELAY,
+def chunk_bar(count: int, description: str, enabled: bool = True, unit: str = 'chunk') -> tqdm:
+    """A bar of ``count`` pieces of work, with :class:`Progress`'s rules (a terminal, after the
+    delay, unless not ``enabled``)."""
+    return tqdm(total=count, desc=description, unit=unit, leave=False, delay=PROGRESS_DELAY,
                 disable=None if enabled else True, file=sys.stderr)

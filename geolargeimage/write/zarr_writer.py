@@ -29,6 +29,7 @@ from osgeo import gdal, gdal_array
 
 from geolargeimage import axes, errors
 from geolargeimage.grid import level_count
+from geolargeimage.write.progress import chunk_bar
 
 #: File names that mean zarr output, longest first.
 ZARR_SUFFIXES = ('.zarr.zip', '.zarr')
@@ -62,9 +63,10 @@ class ZarrFrames:
 
 
 def write_zarr(target: str | os.PathLike, frames: ZarrFrames, *, tile: int = 256,
-               nearest: bool = False, overwrite: bool = True) -> Path:
+               nearest: bool = False, overwrite: bool = True, progress: bool = True) -> Path:
     """Write ``frames`` as a zarr store at ``target`` (see the module); ``nearest`` makes the
-    levels with nearest neighbour instead of GDAL's average."""
+    levels with nearest neighbour instead of GDAL's average; ``progress`` shows the frames
+    written on a terminal (:func:`~geolargeimage.write.progress.chunk_bar`)."""
     zarr = _zarr()
     target = Path(os.fspath(target).rstrip('/'))
     if target.exists() and not overwrite:
@@ -98,9 +100,12 @@ def write_zarr(target: str | os.PathLike, frames: ZarrFrames, *, tile: int = 256
                                              min(tile, shape[1])), fill_value=0)
                   for level, shape in enumerate(shapes)]
         band_axis = frame_names.index('s' if 's' in frame_names else 'c')
-        for vrt, position in zip(frames.vrts, frames.positions):
-            index = [position.get(name, 0) for name in frame_names]
-            _write_frame(gdal.Open(str(vrt)), arrays, index, band_axis, bands, tile, nearest)
+        with chunk_bar(len(frames.vrts), f'writing {target.name}', progress, 'frame') as bar:
+            for vrt, position in zip(frames.vrts, frames.positions):
+                index = [position.get(name, 0) for name in frame_names]
+                _write_frame(gdal.Open(str(vrt)), arrays, index, band_axis, bands, tile,
+                             nearest)
+                bar.update(1)
         store.close()
         _replace(partial, target)
     except BaseException:
@@ -219,7 +224,7 @@ class ZarrOutput:
                 srs.ExportToWkt(['FORMAT=WKT2_2019']) if srs is not None else None,
                 geotransform), tile=options.tile_size,
                 nearest=str(getattr(options.resampling, 'value', '')).lower() == 'nearest',
-                overwrite=options.overwrite)
+                overwrite=options.overwrite, progress=options.progress)
         finally:
             for vrt in vrts:
                 vrt.unlink(missing_ok=True)
