@@ -509,3 +509,13 @@ def exact_transformer():
     geolargeimage.config.setConfig('warp_error_threshold', 0)
     yield
     geolargeimage.config.setConfig('warp_error_threshold', None)
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """stderr looks like a terminal and progress bars show at once; the progress module."""
+    import importlib
+    progress = importlib.import_module('geolargeimage.write.progress')
+    monkeypatch.setattr(progress, 'PROGRESS_DELAY', 0)
+    monkeypatch.setattr(type(progress.sys.stderr), 'isatty', lambda stream: True, raising=False)
+    return progress

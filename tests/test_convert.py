@@ -198,12 +198,10 @@ def test_no_overwrite_and_failure_keep_the_old_file(tmp_path, rgb_tiled, monkeyp
     assert [p.name for p in tmp_path.iterdir()] == ['old.tif']
 
 
-def test_progress_bar_only_on_a_terminal(tmp_path, rgb_tiled, capsys, monkeypatch):
+def test_progress_bar_only_on_a_terminal(tmp_path, rgb_tiled, capsys, request):
     geolargeimage.convert(rgb_tiled, tmp_path / 'a.tif')  # stderr is not a terminal here
     assert capsys.readouterr().err == ''
-    monkeypatch.setattr(progress_module, 'PROGRESS_DELAY', 0)
-    monkeypatch.setattr(type(progress_module.sys.stderr), 'isatty', lambda stream: True,
-                        raising=False)
+    request.getfixturevalue('terminal')
     geolargeimage.convert(rgb_tiled, tmp_path / 'b.tif', progress=False)
     assert capsys.readouterr().err == ''
     geolargeimage.convert(rgb_tiled, tmp_path / 'c.tif', cog=True)

@@ -118,11 +118,8 @@ def test_bad_input_is_an_options_error(tmp_path, array, keywords, message):
 
 @pytest.mark.parametrize('progress', [True, False])
 def test_chunks_done_show_on_a_terminal_unless_silenced(tmp_path, capsys, monkeypatch,
-                                                       progress):
-    progress_module = __import__('geolargeimage.write.progress', fromlist=['x'])
-    monkeypatch.setattr(progress_module, 'PROGRESS_DELAY', 0)
-    monkeypatch.setattr(type(progress_module.sys.stderr), 'isatty', lambda stream: True,
-                        raising=False)
+                                                       terminal, progress):
+    progress_module = terminal
     bars = []
     writer = __import__('geolargeimage.write.array_writer', fromlist=['x'])
     monkeypatch.setattr(writer, 'chunk_bar', lambda *args: bars.append(

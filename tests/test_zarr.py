@@ -149,11 +149,7 @@ def test_convert_writes_tiff_only(tmp_path):
 
 
 @pytest.mark.parametrize('progress', [True, False])
-def test_frames_written_show_on_a_terminal_unless_silenced(tmp_path, capsys, monkeypatch,
+def test_frames_written_show_on_a_terminal_unless_silenced(tmp_path, capsys, terminal,
                                                            progress):
-    progress_module = __import__('geolargeimage.write.progress', fromlist=['x'])
-    monkeypatch.setattr(progress_module, 'PROGRESS_DELAY', 0)
-    monkeypatch.setattr(type(progress_module.sys.stderr), 'isatty', lambda stream: True,
-                        raising=False)
     filled_sink([{'z': 0}, {'z': 1}]).write(tmp_path / 'bar.zarr', progress=progress)
     assert ('writing bar.zarr' in capsys.readouterr().err) == progress
