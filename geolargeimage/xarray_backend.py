@@ -20,9 +20,6 @@ from xarray.core import indexing
 from geolargeimage import open as open_source
 from geolargeimage.source.arrays import LevelPixels, default_chunks
 
-#: File names the engine claims when xarray guesses (any raster GDAL reads opens explicitly).
-EXTENSIONS = ('.tif', '.tiff', '.vrt', '.jp2', '.img', '.ntf', '.svs', '.ndpi', '.scn')
-
 
 class SourceArray(BackendArray):
     """A :class:`~geolargeimage.source.arrays.LevelPixels` as xarray's lazy ``(band, y, x)``
@@ -38,12 +35,20 @@ class SourceArray(BackendArray):
                                                   self._read)
 
     def _read(self, key: tuple[Any, ...]) -> np.ndarray:
-        def whole(item: Any) -> Any:  # an integer as a one-long slice, dropped after the read
-            return slice(item, item + 1) if isinstance(item, (int, np.integer)) else item
-        band, rows, cols = key
-        values = self.grid[whole(rows), whole(cols), whole(band)].transpose(2, 0, 1)
-        return values[tuple(0 if isinstance(item, (int, np.integer)) else slice(None)
-                            for item in key)]
+        """One read of the window under ``key`` (basic indexing in (band, y, x)): integers
+        read a one-long span and drop it, steps read the whole span and take every step-th."""
+        spans, picks = [], []
+        for item, size in zip(key, self.shape):
+            if isinstance(item, (int, np.integer)):
+                spans.append(slice(int(item), int(item) + 1))
+                picks.append(0)
+            else:
+                start, stop, step = item.indices(size)
+                spans.append(slice(start, max(start, stop)) if step > 0 else slice(0, size))
+                picks.append(slice(None, None, step) if step > 0 else item)
+        band, rows, cols = spans
+        values = self.grid[rows, cols, band].transpose(2, 0, 1)
+        return values[tuple(picks)]
 
 
 class GeoLargeImageBackend(BackendEntrypoint):
@@ -75,7 +80,6 @@ class GeoLargeImageBackend(BackendEntrypoint):
         return dataset
 
     def guess_can_open(self, filename_or_obj: Any) -> bool:
-        try:
-            return os.fspath(filename_or_obj).lower().endswith(EXTENSIONS)
-        except TypeError:
-            return False
+        """Never: the engine is used when asked for by name, so installing the package does not
+        change what ``xarray.open_dataset('x.tif')`` gives users of another engine."""
+        return False

@@ -175,7 +175,10 @@ def test_the_xarray_engine(rgb):
     assert lazy[:, 5, 7:10].shape == (3, 3)
     level = xr.open_dataset(rgb, engine='geolargeimage', level=1)
     assert level.band_data.shape == (3, HEIGHT // 4, WIDTH // 4)
-    assert xr.backends.list_engines()['geolargeimage'].guess_can_open(str(rgb))
+    assert not xr.backends.list_engines()['geolargeimage'].guess_can_open(str(rgb))
+    np.testing.assert_array_equal(lazy[:, ::7, 3:40:4].values.transpose(1, 2, 0),
+                                  expected(range(0, HEIGHT, 7), range(3, 40, 4), 3))
+    assert lazy.thin(x=16, y=16).shape == (3, HEIGHT // 16, WIDTH // 16)
 
 
 def test_frame_axes_become_dims(writer_frames, multipage_rgb):

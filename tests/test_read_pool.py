@@ -41,20 +41,37 @@ def test_process_wide_options_are_left_to_the_threads():
         gdal.SetConfigOption('GEOLARGEIMAGE_TEST_KEY', None)
 
 
-def test_a_failure_is_raised_only_when_every_piece_has_finished():
-    finished = threading.Event()
+@pytest.mark.skipif(READ_THREADS < 2, reason='one core: pieces run one after another')
+def test_a_failure_is_raised_only_when_the_running_pieces_have_finished():
+    started, finished = threading.Event(), threading.Event()
 
     def piece(number: int) -> int:
         if number == 0:
-            raise ValueError('the first piece fails at once')
+            started.wait(10)
+            raise ValueError('the first piece fails while the second runs')
+        started.set()
         time.sleep(0.3)
         finished.set()
         return number
 
-    with pytest.raises(ValueError, match='fails at once'):
+    with pytest.raises(ValueError, match='while the second runs'):
         pool_map(piece, range(2))
     assert finished.is_set()
     assert pool_map(lambda number: number * 2, range(5)) == [0, 2, 4, 6, 8]
+
+
+def test_no_piece_starts_after_a_failure():
+    ran = []
+
+    def piece(number: int) -> None:
+        ran.append(number)
+        if number == 0:
+            raise ValueError('the first piece fails')
+        time.sleep(0.02)
+
+    with pytest.raises(ValueError, match='first piece'):
+        pool_map(piece, range(40))
+    assert len(ran) <= 1 + READ_THREADS  # the failure, and what was running beside it
 
 
 needs_two_cores = pytest.mark.skipif(READ_THREADS < 2, reason='one core: the caller reads alone')

@@ -93,3 +93,16 @@ def test_a_closed_sink_refuses_tiles_from_other_processes():
         worker.addTile(piece(0, 0), 0, 0)
     with pytest.raises(errors.WriteError, match='closed'):
         pickle.dumps(sink)
+
+
+def test_worker_tiles_come_before_the_parents_next_and_bad_ones_are_refused():
+    sink = geolargeimage.new()
+    worker = pickle.loads(pickle.dumps(sink))
+    worker.addTile(np.full((10, 10, 3), 1, np.uint8), 0, 0, z=np.int64(0),
+                   z_value=np.float32(1.5))
+    sink.addTile(np.full((10, 10, 3), 2, np.uint8), 0, 0, z=0)  # added later: it wins
+    assert sink.getRegion(format='numpy')[0][5, 5, 0] == 2
+    worker.addTile(np.zeros((4, 4, 2), np.uint8), 0, 0)  # two bands: the parent has three
+    with pytest.raises(errors.WriteError, match='refused.*band'):
+        sink.getMetadata()
+    assert sink.getRegion(format='numpy')[0][5, 5, 0] == 2  # the sink goes on

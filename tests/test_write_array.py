@@ -57,6 +57,11 @@ def test_a_data_array_brings_its_own_georeferencing(tmp_path):
     pixels, geotransform, srs = read_back(path)
     np.testing.assert_array_equal(pixels, expected(slice(0, 500), slice(0, 700), 2, 'uint16'))
     assert geotransform == GEOTRANSFORM and srs.GetAuthorityCode(None) == '32618'
+    part = source.to_xarray()[:, 100:300, 200:500]  # keeps the whole's spatial_ref
+    pixels, geotransform, _ = read_back(geolargeimage.write_array(part, tmp_path / 'part.tif'))
+    np.testing.assert_array_equal(pixels, expected(slice(100, 300), slice(200, 500), 2, 'uint16'))
+    assert geotransform == (GEOTRANSFORM[0] + 200 * 2, 2.0, 0.0, GEOTRANSFORM[3] - 100 * 2, 0.0,
+                            -2.0)
     half = source.to_xarray(level=source.levels - 2)
     _, geotransform, _ = read_back(geolargeimage.write_array(half, tmp_path / 'half.tif'))
     assert geotransform == (GEOTRANSFORM[0], 4.0, 0.0, GEOTRANSFORM[3], 0.0, -4.0)

@@ -153,3 +153,21 @@ def test_frames_written_show_on_a_terminal_unless_silenced(tmp_path, capsys, ter
                                                            progress):
     filled_sink([{'z': 0}, {'z': 1}]).write(tmp_path / 'bar.zarr', progress=progress)
     assert ('writing bar.zarr' in capsys.readouterr().err) == progress
+
+
+def test_a_store_written_again_is_read_again(tmp_path):
+    target = tmp_path / 'again.zarr.zip'
+    filled_sink().write(target, lossy=False)
+    first = geolargeimage.open(target, noCache=True)
+    assert int(first.getRegion(format='numpy')[0][0, 0, 0]) == int(image()[0, 0, 0])
+    sink = geolargeimage.new()
+    sink.addTile(np.full((300, 200, 3), 9, np.uint8), 0, 0)
+    sink.write(target, lossy=False, resample='nearest')
+    again = geolargeimage.open(target, noCache=True)
+    assert (again.sizeX, again.sizeY) == (200, 300)
+    assert int(again.getRegion(format='numpy')[0][0, 0, 0]) == 9
+    assert group_of(target).attrs['multiscales'][0]['type'] == 'gdal nearest'
+    with pytest.raises(errors.OptionsError, match='not a COG'):
+        sink.write(tmp_path / 'cog.zarr', cog=True)
+    with pytest.raises(errors.WriteError, match='no tile'):
+        geolargeimage.new().write(tmp_path / 'empty.zarr')

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
@@ -69,21 +70,24 @@ def pool_map(function: Callable[..., Any], *iterables: Iterable[Any]) -> list[An
     has finished. The calling thread takes pieces too, beside up to :data:`HELPERS` pool
     threads, each taking the next piece not yet taken: the caller's handles are open already
     (a fresh source's first read opens one handle fewer) and no core waits while the caller
-    sleeps. On the pool, each call runs under the caller's GDAL options (:func:`submit`). A
-    failure is raised (the first in order) only when every call is done: a piece still running
-    after its read failed would use GDAL handles that the caller may close as soon as the error
-    reaches it."""
+    sleeps. On the pool, each call runs under the caller's GDAL options (:func:`submit`). Once
+    a piece fails no other starts; the failure (Ctrl-C first, else the first in order) is
+    raised only when the running pieces are done: a piece still running after its read failed
+    would use GDAL handles that the caller may close as soon as the error reaches it."""
     pieces = list(zip(*iterables))
     results: list[Any] = [None] * len(pieces)
     failures: list[BaseException | None] = [None] * len(pieces)
     taken = itertools.count()  # next() on a count is atomic: each piece is taken once
 
+    failed = threading.Event()  # once a piece fails, no piece is started any more
+
     def drain() -> None:
-        while (index := next(taken)) < len(pieces):
+        while not failed.is_set() and (index := next(taken)) < len(pieces):
             try:
                 results[index] = function(*pieces[index])
             except BaseException as exc:  # noqa: BLE001 - raised in the caller, in order
                 failures[index] = exc
+                failed.set()
 
     helpers = [submit(drain) for _ in range(min(HELPERS, len(pieces) - 1))]
     drain()
@@ -92,7 +96,8 @@ def pool_map(function: Callable[..., Any], *iterables: Iterable[Any]) -> list[An
     # a pool thread dequeues it, which would hold the caller behind other requests' work, and
     # a pool thread mapping pieces of its own behind itself for ever.
     wait([future for future in helpers if not future.cancel()])
-    for failure in failures:
-        if failure is not None:
-            raise failure
+    # Ctrl-C (or an exit) on any thread goes first; then the first failure in order.
+    for failure in sorted((f for f in failures if f is not None),
+                          key=lambda f: isinstance(f, Exception)):
+        raise failure
     return results

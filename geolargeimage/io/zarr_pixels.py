@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,16 @@ import numpy as np
 MODULE = __name__
 
 
-@functools.lru_cache(maxsize=64)
 def zarr_array(store: str, name: str) -> Any:
     """Array ``name`` of the zarr store at ``store`` (a ``.zarr.zip`` file or a directory),
-    opened once per process."""
+    opened once per process and per version of the store (a store written again at the same
+    path is another file, and is opened again)."""
+    stat = os.stat(store)
+    return _opened(store, name, stat.st_ino, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _opened(store: str, name: str, inode: int, mtime_ns: int) -> Any:
     zarr = importlib.import_module('zarr')
     if store.lower().endswith('.zip'):
         opened = zarr.storage.ZipStore(store, mode='r')

@@ -137,6 +137,7 @@ class _ReadAhead:
         self._next = 0  # the first position not yet considered for reading ahead
         self._handed_out = 0  # the first position not yet handed out
         self._lock = threading.Lock()  # the records may be read from several threads
+        self._closed = False
 
     def hand_out(self, position: int) -> LazyTileDict:
         with self._lock:
@@ -157,6 +158,8 @@ class _ReadAhead:
         if seconds < READ_AHEAD_MIN_SECONDS:
             return result
         with self._lock:
+            if self._closed:  # the iteration ended: nobody will ask for the tiles after
+                return result
             for later in range(max(self._next, position + 1, self._handed_out),
                                min(self._count, position + 1 + self._read_ahead)):
                 self._next = later + 1
@@ -168,8 +171,11 @@ class _ReadAhead:
         return result
 
     def close(self) -> None:
-        """Cancel the reads not started (a record handed out reads its tile when asked), and
-        wait for those running."""
+        """Cancel the reads not started (a record handed out reads its tile when asked), wait
+        for those running, and read nothing ahead any more."""
+        with self._lock:
+            self._closed = True
+            self._upcoming.clear()
         wait([future for future in list(self._running) if not future.cancel()])
 
 

@@ -132,13 +132,15 @@ def _from_xarray(data: Any) -> tuple[Any, str | None, tuple[float, ...] | None]:
     ref = data.coords['spatial_ref'].attrs if 'spatial_ref' in data.coords else {}
     wkt = ref.get('crs_wkt') or ref.get('spatial_ref')
     geotransform = None
-    if ref.get('GeoTransform'):
-        geotransform = tuple(float(value) for value in ref['GeoTransform'].split())
-    elif 'x' in data.coords and 'y' in data.coords and data.sizes['x'] > 1 \
+    # The coordinates first: a slice of the array keeps the scalar spatial_ref (and its
+    # GeoTransform) of the whole, but its own x and y.
+    if 'x' in data.coords and 'y' in data.coords and data.sizes['x'] > 1 \
             and data.sizes['y'] > 1:
         x, y = data.coords['x'].values, data.coords['y'].values
         dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
         geotransform = (float(x[0]) - dx / 2, dx, 0.0, float(y[0]) - dy / 2, 0.0, dy)
+    elif ref.get('GeoTransform'):
+        geotransform = tuple(float(value) for value in ref['GeoTransform'].split())
     return data.transpose(*dims).data, wkt, geotransform
 
 
@@ -219,9 +221,13 @@ def compute(tasks: list[Any], progress: bool = True) -> list[Any]:
         client = _active_client()
         if client is not None:
             futures = client.compute(tasks)
-            for _ in importlib.import_module('distributed').as_completed(futures):
-                bar.update(1)
-            return client.gather(futures)
+            try:
+                for _ in importlib.import_module('distributed').as_completed(futures):
+                    bar.update(1)
+                return client.gather(futures)
+            except BaseException:
+                client.cancel(futures)  # the other chunks would write parts nobody reads
+                raise
 
         def finished(key: Any, *_: Any) -> None:
             if str(key[0] if isinstance(key, tuple) else key).startswith('write_part'):

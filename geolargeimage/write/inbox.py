@@ -4,10 +4,11 @@ Pickling an :class:`~geolargeimage.write.sink.ImageSink` gives an :class:`InboxS
 spill folder's ``inbox``: in a worker process (``concurrent.futures.ProcessPoolExecutor``,
 dask, ``multiprocessing``) each ``addTile`` saves its tile, mask and placement as one ``.npz``
 file there, written under a temporary name and renamed, so a half-written file is never taken.
-The parent sink takes the inbox's files in the order they were added (wall-clock time, then
-process and count) before it reads or writes anything, through its own ``addTile``: the file it
-writes is the one it would have written had every ``addTile`` run in the parent. The processes
-must share the spill folder's file system (one machine, or a shared ``tempdir=``).
+The parent sink takes the inbox's files in the order they were added (the wall clock, then
+process and count) before its own next tile, read or write, through its own ``addTile``: the
+file it writes is the one it would have written had every ``addTile`` run in the parent in that
+order (tiles that overlap are ordered by the clocks of the machines that added them). The
+processes must share the spill folder's file system (one machine, or a shared ``tempdir=``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class InboxSink:
         name = f'{time.time_ns():020d}-{os.getpid():08d}-{next(self._count):08d}'
         part = self._folder / f'{name}.part'
         arrays = {'pixels': pixels, 'offset': np.array([col, row]),
-                  'placement': np.array(json.dumps(kwargs))}
+                  'placement': np.array(json.dumps(kwargs, default=_plain))}
         if keep is not None:
             arrays['mask'] = keep
         try:
@@ -68,14 +69,52 @@ class InboxSink:
                                     f'{exc.strerror or exc}') from exc
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars (``z=np.int64(2)``, ``z_value=np.float32(1.5)``) as JSON takes them."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f'{value!r} cannot be passed to the parent sink')
+
+
 def take(folder: Path, add: Callable[..., None]) -> None:
     """Every tile other processes saved in ``folder``, in their order, given to ``add`` (the
-    parent's ``addTile``) and then deleted."""
+    parent's ``addTile``) and then deleted; a tile the sink refuses (another band count, a
+    dtype it cannot take) is deleted too and raised as a WriteError, so the next one goes on."""
     if not folder.is_dir():
         return
     for path in sorted(folder.glob('*.npz')):
-        with np.load(path) as saved:
-            col, row = (int(value) for value in saved['offset'])
-            add(saved['pixels'], col, row, mask=saved['mask'] if 'mask' in saved else None,
-                **json.loads(str(saved['placement'])))
-        path.unlink()
+        try:
+            with np.load(path) as saved:
+                col, row = (int(value) for value in saved['offset'])
+                add(saved['pixels'], col, row, mask=saved['mask'] if 'mask' in saved else None,
+                    **json.loads(str(saved['placement'])))
+        except (errors.GeoLargeImageError, ValueError, OSError) as exc:
+            raise errors.WriteError(f'A tile another process added ({path.name}) was refused: '
+                                    f'{exc}') from exc
+        finally:
+            path.unlink(missing_ok=True)
+
+
+class SharedAcrossProcesses:
+    """The parent's side, for :class:`~geolargeimage.write.sink.ImageSink`: pickled, a sink is
+    an :class:`InboxSink` on its inbox, whose tiles it takes before its own next tile, read or
+    write."""
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """Pickled for another process, a sink is an
+        :class:`~geolargeimage.write.inbox.InboxSink` whose ``addTile`` this sink takes."""
+        with self._lock:
+            self._check_open()
+            inbox = self._folder() / INBOX
+            inbox.mkdir(exist_ok=True)
+        return InboxSink, (str(inbox),)
+
+    def _take_inbox(self) -> None:
+        """The tiles other processes added, added here before this sink's next tile, read or
+        write (not again while they are being added: each goes through ``addTile``)."""
+        if self._state.folder is not None and not self._state.taking:
+            self._state.taking = True
+            try:
+                take(self._state.folder / INBOX, self.addTile)
+            finally:
+                self._state.taking = False

@@ -36,7 +36,7 @@ from geolargeimage.io.output_files import (
 from geolargeimage.options import parse_keywords
 from geolargeimage.source.tile_source import TileSource
 from geolargeimage.write.frame_table import FrameTable
-from geolargeimage.write.inbox import INBOX, InboxSink, take
+from geolargeimage.write.inbox import SharedAcrossProcesses
 from geolargeimage.write.options import WriteOptions
 from geolargeimage.write.page_tags import checked_georeference, page_metadata
 from geolargeimage.write.raster_writer import write_raster
@@ -113,8 +113,8 @@ def new(**options: Any) -> ImageSink:
     return ImageSink(**options)
 
 
-class ImageSink(ZarrOutput):
-    """An image built tile by tile, readable like a source and written as GeoTIFF or COG.
+class ImageSink(ZarrOutput, SharedAcrossProcesses):
+    """An image built tile by tile, readable like a source, written as GeoTIFF, COG or zarr.
 
     Thread-safe for ``addTile`` from several threads; reading while another thread adds tiles
     may see the source being rebuilt. ``close()`` (or garbage collection, or leaving a ``with``
@@ -139,20 +139,6 @@ class ImageSink(ZarrOutput):
 
     def __repr__(self) -> str:
         return f'<ImageSink {self.sizeX}x{self.sizeY} {self.frames} frame(s)>'
-
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        """Pickled for another process, a sink is an
-        :class:`~geolargeimage.write.inbox.InboxSink` whose ``addTile`` this sink takes."""
-        with self._lock:
-            self._check_open()
-            inbox = self._folder() / INBOX
-            inbox.mkdir(exist_ok=True)
-        return InboxSink, (str(inbox),)
-
-    def _take_inbox(self) -> None:
-        """The tiles other processes added, added here (before any read or write)."""
-        if self._state.folder is not None:
-            take(self._state.folder / INBOX, self.addTile)
 
     def __enter__(self) -> ImageSink:
         return self
@@ -190,6 +176,7 @@ class ImageSink(ZarrOutput):
             return
         with self._lock:
             self._check_open()
+            self._take_inbox()  # what other processes added before this tile comes first
             pixels = self._conform(pixels)
             key = frame_key(positions)
             self._spill().write(key, pixels, col, row, keep)  # (WriteError on a full disk)
@@ -442,8 +429,8 @@ class ImageSink(ZarrOutput):
         DEFLATE with a predictor; ``resample`` names the overview kernel. More: ``cog``,
         ``compression``, ``quality``, ``tileSize``, ``overviews``, ``progress``,
         ``creationOptions`` (see :func:`geolargeimage.write.convert.convert`). The file appears only
-        when complete; ``path`` must be named .tif, .tiff, .ptif or .ptiff (OptionsError
-        otherwise, before anything is written).
+        when complete; ``path`` must be named .tif, .tiff, .ptif, .ptiff, or .zarr / .zarr.zip
+        for a zarr store (OptionsError otherwise, before anything is written).
 
         No data, for every dtype and band count: when some pixels were never written (outside
         every tile, or masked out by every tile that covered them), the file gets an internal
@@ -456,18 +443,16 @@ class ImageSink(ZarrOutput):
         options = WriteOptions.parse({'lossy': lossy, 'alpha': alpha,
                                       'overwriteAllowed': overwriteAllowed,
                                       'resample': resample, **kwargs})
-        if is_zarr_path(path):
-            with self._lock:
-                self._check_open()
-                self._take_inbox()
-                return self._write_zarr(path, options)
-        check_output_path(path)
+        if not is_zarr_path(path):
+            check_output_path(path)
         with self._lock:
             self._check_open()
             self._take_inbox()
             if self._state.spill is None:
                 raise errors.WriteError(f'Nothing to write to {path}: no tile has been added')
             self._frames.check_axes(self.frameUnits)
+            if is_zarr_path(path):
+                return self._write_zarr(path, options)
             folder = self._folder()
             # (no warning for a COG: write_raster refuses several pages in one)
             mask = options.alpha and self._mask_fits(path, warn=not options.cog)

@@ -29,6 +29,7 @@ from osgeo import gdal, gdal_array
 
 from geolargeimage import axes, errors
 from geolargeimage.grid import level_count
+from geolargeimage.write.options import OverviewResampling
 from geolargeimage.write.progress import chunk_bar
 
 #: File names that mean zarr output, longest first.
@@ -60,13 +61,22 @@ class ZarrFrames:
     mm: tuple[float | None, float | None]
     srs_wkt: str | None
     geotransform: tuple[float, ...] | None
+    nearest: bool = False
 
 
 def write_zarr(target: str | os.PathLike, frames: ZarrFrames, *, tile: int = 256,
-               nearest: bool = False, overwrite: bool = True, progress: bool = True) -> Path:
-    """Write ``frames`` as a zarr store at ``target`` (see the module); ``nearest`` makes the
-    levels with nearest neighbour instead of GDAL's average; ``progress`` shows the frames
-    written on a terminal (:func:`~geolargeimage.write.progress.chunk_bar`)."""
+               overwrite: bool = True, progress: bool = True) -> Path:
+    """Write ``frames`` as a zarr store at ``target`` (see the module): its levels made with
+    nearest neighbour when ``frames.nearest``, else GDAL's average; ``progress`` shows the
+    frames written on a terminal (:func:`~geolargeimage.write.progress.chunk_bar`).
+
+    Raises
+    ------
+    WriteError
+        GDAL or the store failed; nothing is left at ``target`` (a store that was there stays
+        unless the new one is complete).
+    """
+    nearest = frames.nearest
     zarr = _zarr()
     target = Path(os.fspath(target).rstrip('/'))
     if target.exists() and not overwrite:
@@ -75,18 +85,7 @@ def write_zarr(target: str | os.PathLike, frames: ZarrFrames, *, tile: int = 256
     width, height, bands = first.RasterXSize, first.RasterYSize, first.RasterCount
     dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(first.GetRasterBand(1).DataType))
     first = None
-    names = axes.ordered_axes({name for position in frames.positions for name in position})
-    frame_names = [name for name in names if name not in AXIS_TYPES] + \
-        [name for name in ('t', 'c', 'z') if name in names]
-    sizes = [1 + max(position.get(name, 0) for position in frames.positions)
-             for name in frame_names]
-    if 'c' not in frame_names:  # the bands are the channels, after t
-        at = frame_names.index('z') if 'z' in frame_names else len(frame_names)
-        frame_names.insert(at, 'c')
-        sizes.insert(at, bands)
-    elif bands > 1:  # channels are frames: the bands are the samples of each, before y
-        frame_names.append('s')
-        sizes.append(bands)
+    frame_names, sizes = _dims(frames.positions, bands)
     partial = target.with_name(f'.{target.name}.partial-{uuid.uuid4().hex[:8]}')
     store = zarr.storage.ZipStore(partial, mode='w') if target.name.lower().endswith('.zip') \
         else zarr.storage.LocalStore(partial)
@@ -108,11 +107,36 @@ def write_zarr(target: str | os.PathLike, frames: ZarrFrames, *, tile: int = 256
                 bar.update(1)
         store.close()
         _replace(partial, target)
+    except (RuntimeError, OSError) as exc:  # GDAL's reads, the zarr store's writes
+        store.close()
+        _remove(partial)
+        raise errors.WriteError(f'Cannot write {target}: {exc}') from exc
     except BaseException:
         store.close()
         _remove(partial)
         raise
     return target
+
+
+def _dims(positions: Sequence[Mapping[str, int]], bands: int) -> tuple[list[str], list[int]]:
+    """The names and sizes of the array's dims before y and x: custom axes, then t, c, z (the
+    bands as c, or as s before y when the frames have a c axis).
+
+    >>> _dims([{'z': 0, 'p1': 1}, {'z': 1, 'p1': 0}], 3)
+    (['p1', 'c', 'z'], [2, 3, 2])
+    """
+    names = axes.ordered_axes({name for position in positions for name in position})
+    dims = [name for name in names if name not in AXIS_TYPES] + \
+        [name for name in ('t', 'c', 'z') if name in names]
+    sizes = [1 + max(position.get(name, 0) for position in positions) for name in dims]
+    if 'c' not in dims:  # the bands are the channels, after t
+        at = dims.index('z') if 'z' in dims else len(dims)
+        dims.insert(at, 'c')
+        sizes.insert(at, bands)
+    elif bands > 1:  # channels are frames: the bands are the samples of each, before y
+        dims.append('s')
+        sizes.append(bands)
+    return dims, sizes
 
 
 def _zarr() -> Any:
@@ -175,7 +199,8 @@ def _attributes(target: Path, names: list[str], shapes: list[tuple[int, int]],
                  for name in (*names, *SPATIAL)]
     return {
         'multiscales': [{'version': '0.4', 'name': target.name.split('.')[0], 'axes': axis_list,
-                         'datasets': datasets, 'type': 'gdal average'}],
+                         'datasets': datasets,
+                         'type': 'gdal nearest' if frames.nearest else 'gdal average'}],
         'geolargeimage': {
             'version': 1, 'axes': names, 'bands': bands, 'dtype': dtype.str,
             'frames': [{'position': dict(position), 'values': dict(values)}
@@ -191,7 +216,12 @@ def _replace(partial: Path, target: Path) -> None:
     if target.exists():
         old = target.with_name(f'.{target.name}.old-{uuid.uuid4().hex[:8]}')
         os.replace(target, old)
-    os.replace(partial, target)
+    try:
+        os.replace(partial, target)
+    except OSError:
+        if old is not None:  # the store that was there stays
+            os.replace(old, target)
+        raise
     if old is not None:
         _remove(old)
 
@@ -210,9 +240,9 @@ class ZarrOutput:
         from geolargeimage.write.page_tags import checked_georeference
         srs, geotransform, gcps = checked_georeference(self.projection, self.geotransform,
                                                        self.gcps)
-        if gcps is not None:
-            raise errors.OptionsError('zarr output places pixels by a geotransform: write an '
-                                      'image with gcps as a GeoTIFF')
+        if gcps is not None or options.cog:
+            raise errors.OptionsError('zarr output is not a COG and places pixels by a '
+                                      'geotransform: write a COG, or gcps, as a GeoTIFF')
         folder = self._folder()
         vrts = [self._write_vrt(n, folder / f'zarr-{n}.vrt', mask=False)
                 for n in range(self.frames)]
@@ -222,9 +252,8 @@ class ZarrOutput:
                 vrts, positions, [self._frames.values_at(p) for p in positions],
                 self.channelNames, self.frameUnits or {}, (self.mm_x, self.mm_y),
                 srs.ExportToWkt(['FORMAT=WKT2_2019']) if srs is not None else None,
-                geotransform), tile=options.tile_size,
-                nearest=str(getattr(options.resampling, 'value', '')).lower() == 'nearest',
-                overwrite=options.overwrite, progress=options.progress)
+                geotransform, options.resampling is OverviewResampling.NEAREST),
+                tile=options.tile_size, overwrite=options.overwrite, progress=options.progress)
         finally:
             for vrt in vrts:
                 vrt.unlink(missing_ok=True)
