@@ -122,7 +122,9 @@ class ArrayAccess:
         CRS, the CRS as a CF ``spatial_ref`` coordinate (``crs_wkt``, ``spatial_ref``,
         ``GeoTransform`` and pyproj's CF grid-mapping attributes), nodata as ``_FillValue``,
         band descriptions as ``long_name``, and scales and offsets as ``scale_factor`` and
-        ``add_offset``. The arguments are :meth:`to_dask`'s.
+        ``add_offset``. The arguments are :meth:`to_dask`'s. A source opened with
+        ``projection=`` gives its grid's pixels without ``x``/``y`` or a CRS yet (its levels are
+        the world grid's; :meth:`to_dask` reads them).
 
         Examples
         --------
