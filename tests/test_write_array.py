@@ -134,3 +134,21 @@ def test_chunks_done_show_on_a_terminal_unless_silenced(tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert ('writing chunks' in err) == progress and bars[0].n == (9 if progress else 0)
     assert ('bar.tif' in err) == progress  # the final write's own bar
+
+
+def test_a_failing_chunk_on_a_cluster_names_its_window(tmp_path):
+    distributed = pytest.importorskip('distributed')
+
+    def compute(block, block_info=None):
+        if block_info[0]['chunk-location'][:2] == (1, 0):
+            raise ValueError('chunk cannot be computed')
+        return block
+    array = da.zeros((600, 600, 1), chunks=(256, 256, 1), dtype=np.uint8).map_blocks(
+        compute, dtype=np.uint8)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host='127.0.0.1', dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        with pytest.raises(ValueError, match='cannot be computed') as caught:
+            geolargeimage.write_array(array, tmp_path / 'broken.tif')
+    assert 'in the chunk at rows 256..512, columns 0..256' in caught.value.__notes__
+    assert left_behind(tmp_path) == []

@@ -171,3 +171,13 @@ def test_a_store_written_again_is_read_again(tmp_path):
         sink.write(tmp_path / 'cog.zarr', cog=True)
     with pytest.raises(errors.WriteError, match='no tile'):
         geolargeimage.new().write(tmp_path / 'empty.zarr')
+
+
+def test_closing_a_store_releases_its_vrts(tmp_path):
+    target = tmp_path / 'closed.zarr'
+    filled_sink([{'z': 0}, {'z': 1}]).write(target, lossy=False)
+    source = geolargeimage.open(target, noCache=True)
+    folders = {path.rsplit('/', 1)[0] for path in (f.path for f in source._frames.layout.frames)}
+    assert all(gdal.VSIStatL(folder) is not None for folder in folders)
+    source.close()
+    assert all(gdal.VSIStatL(folder) is None for folder in folders)

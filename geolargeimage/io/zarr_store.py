@@ -24,6 +24,7 @@ from geolargeimage.io.zarr_pixels import MODULE, zarr_array
 
 ZARR_SUFFIXES = ('.zarr.zip', '.zarr')
 TRUST_OPTION = 'GDAL_VRT_PYTHON_TRUSTED_MODULES'
+VRT_PREFIX = '/vsimem/geolargeimage-zarr-'
 
 
 def is_zarr_store(path: str) -> bool:
@@ -72,7 +73,7 @@ def zarr_layout(path: str) -> Layout:
 
 def _frame_vrt(store: str, levels: list[str], names: list[str], position: dict[str, int],
                ours: dict[str, Any]) -> str:
-    folder = f'/vsimem/geolargeimage-zarr-{uuid.uuid4().hex}'
+    folder = f'{VRT_PREFIX}{uuid.uuid4().hex}'
     bands = ours['bands']
     band_axis = names.index('s' if 's' in names else 'c')
     paths = [f'{folder}/level{number}.vrt' for number in range(len(levels))]
@@ -107,3 +108,9 @@ def _frame_vrt(store: str, levels: list[str], names: list[str], position: dict[s
         gdal.FileFromMemBuffer(paths[number], '\n'.join(lines).encode())
     return paths[0]
 
+
+def release(layout: Layout) -> None:
+    """Delete the ``/vsimem`` VRTs :func:`zarr_layout` made for ``layout`` (when it made any)."""
+    for frame in layout.frames:
+        if frame.path.startswith(VRT_PREFIX):
+            gdal.RmdirRecursive(frame.path.rsplit('/', 1)[0])

@@ -27,6 +27,7 @@ from geolargeimage.io.layout import discover, open_dataset
 from geolargeimage.io.paths import is_virtual, to_gdal_path
 from geolargeimage.io.raster import Raster
 from geolargeimage.io.zarr_store import is_zarr_store, zarr_layout
+from geolargeimage.io.zarr_store import release as release_zarr
 from geolargeimage.level_grid import LevelGrid
 from geolargeimage.magnification import level_for_magnification, magnification_for_level
 from geolargeimage.options import OpenOptions
@@ -111,6 +112,7 @@ class SourceFacts:
         """Release GDAL handles, warped views and temporary pyramids now rather than at garbage
         collection."""
         self._frames.close()
+        release_zarr(self._frames.layout)
 
     # -- facts ------------------------------------------------------------------------------------
     sizeX = property(lambda self: self._levels.size_x, doc='Base width in pixels.')

@@ -196,8 +196,10 @@ def _write_parts(array: Any, folder: Path, srs_wkt: str | None,
     tasks = [dask.delayed(write_part, pure=True)(
         blocks[i, j, 0], str(folder / f'part-{i}-{j}.tif'), (int(cols[j]), int(rows[i])), nodata)
         for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
+    windows = [f'rows {rows[i]}..{rows[i + 1]}, columns {cols[j]}..{cols[j + 1]}'
+               for i in range(blocks.shape[0]) for j in range(blocks.shape[1])]
     parts = [Part(Path(name), left, top, width, height, width, height)
-             for name, left, top, width, height in compute(tasks, progress)]
+             for name, left, top, width, height in compute(tasks, progress, windows)]
     xml = parts_xml(int(cols[-1]), int(rows[-1]), array.dtype, array.shape[2], parts,
                     block=PART_BLOCK, srs_wkt=srs_wkt, geotransform=geotransform)
     vrt = folder / 'parts.vrt'
@@ -211,10 +213,13 @@ def _write_parts(array: Any, folder: Path, srs_wkt: str | None,
     return vrt
 
 
-def compute(tasks: list[Any], progress: bool = True) -> list[Any]:
+def compute(tasks: list[Any], progress: bool = True,
+            windows: list[str] | None = None) -> list[Any]:
     """The results of the delayed ``tasks`` on the active scheduler, with a bar of the chunks
     done (:func:`~geolargeimage.write.progress.chunk_bar`): a ``distributed.Client``'s futures
-    as they complete, or dask's local callbacks as each ``write_part`` finishes."""
+    as they complete, or dask's local callbacks as each ``write_part`` finishes. On a cluster,
+    a task's failure is raised with a note naming its entry of ``windows`` (local schedulers
+    do not say which task failed)."""
     dask = importlib.import_module('dask')
     bar = chunk_bar(len(tasks), 'writing chunks', progress)
     try:
@@ -225,8 +230,12 @@ def compute(tasks: list[Any], progress: bool = True) -> list[Any]:
                 for _ in importlib.import_module('distributed').as_completed(futures):
                     bar.update(1)
                 return client.gather(futures)
-            except BaseException:
+            except BaseException as exc:
+                failed = [number for number, future in enumerate(futures)
+                          if future.status == 'error']
                 client.cancel(futures)  # the other chunks would write parts nobody reads
+                if windows and failed and isinstance(exc, Exception):
+                    exc.add_note(f'in the chunk at {windows[failed[0]]}')
                 raise
 
         def finished(key: Any, *_: Any) -> None:
