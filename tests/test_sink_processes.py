@@ -106,3 +106,12 @@ def test_worker_tiles_come_before_the_parents_next_and_bad_ones_are_refused():
     with pytest.raises(errors.WriteError, match='refused.*band'):
         sink.getMetadata()
     assert sink.getRegion(format='numpy')[0][5, 5, 0] == 2  # the sink goes on
+
+
+def test_a_closed_shared_sink_still_tells_its_size():
+    sink = geolargeimage.new()
+    worker = pickle.loads(pickle.dumps(sink))
+    worker.addTile(piece(0, 0), 0, 0)
+    assert sink.sizeX == SIDE
+    sink.close()
+    assert sink.sizeX == SIDE  # nothing left to take, and no error

@@ -95,13 +95,19 @@ def test_no_georeferencing_gives_a_plain_cog(tmp_path):
     assert geolargeimage.validateCOG(path).valid
 
 
-def test_a_failing_chunk_raises_and_leaves_nothing(tmp_path):
+def failing_array(location: tuple[int, int]):
+    """600² zeros in 256² chunks whose chunk at ``location`` raises when computed (a closure:
+    cloudpickle sends it to cluster workers by value)."""
     def compute(block, block_info=None):
-        if block_info[0]['chunk-location'][:2] == (1, 1):
-            raise ValueError('chunk (1, 1) cannot be computed')
+        if block_info[0]['chunk-location'][:2] == location:
+            raise ValueError(f'chunk {location} cannot be computed')
         return block
-    array = da.zeros((600, 600, 1), chunks=(256, 256, 1), dtype=np.uint8).map_blocks(
+    return da.zeros((600, 600, 1), chunks=(256, 256, 1), dtype=np.uint8).map_blocks(
         compute, dtype=np.uint8)
+
+
+def test_a_failing_chunk_raises_and_leaves_nothing(tmp_path):
+    array = failing_array((1, 1))
     with pytest.raises(ValueError, match=r'chunk \(1, 1\)'):
         geolargeimage.write_array(array, tmp_path / 'broken.tif')
     assert left_behind(tmp_path) == []
@@ -138,13 +144,7 @@ def test_chunks_done_show_on_a_terminal_unless_silenced(tmp_path, capsys, monkey
 
 def test_a_failing_chunk_on_a_cluster_names_its_window(tmp_path):
     distributed = pytest.importorskip('distributed')
-
-    def compute(block, block_info=None):
-        if block_info[0]['chunk-location'][:2] == (1, 0):
-            raise ValueError('chunk cannot be computed')
-        return block
-    array = da.zeros((600, 600, 1), chunks=(256, 256, 1), dtype=np.uint8).map_blocks(
-        compute, dtype=np.uint8)
+    array = failing_array((1, 0))
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                   host='127.0.0.1', dashboard_address=None) as cluster, \
             distributed.Client(cluster):

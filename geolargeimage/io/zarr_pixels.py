@@ -9,11 +9,12 @@ this one, and only it.
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 from typing import Any
 
 import numpy as np
+
+from geolargeimage.extras import optional
 
 MODULE = __name__
 
@@ -26,14 +27,17 @@ def zarr_array(store: str, name: str) -> Any:
     return _opened(store, name, stat.st_ino, stat.st_mtime_ns)
 
 
+def open_store(path: str | os.PathLike, *, write: bool = False) -> Any:
+    """The zarr store at ``path``: a zip store for a ``.zip`` name, else a directory store."""
+    storage = optional('zarr.storage')
+    if os.fspath(path).lower().endswith('.zip'):
+        return storage.ZipStore(path, mode='w' if write else 'r')
+    return storage.LocalStore(path, read_only=not write)
+
+
 @functools.lru_cache(maxsize=64)
 def _opened(store: str, name: str, inode: int, mtime_ns: int) -> Any:
-    zarr = importlib.import_module('zarr')
-    if store.lower().endswith('.zip'):
-        opened = zarr.storage.ZipStore(store, mode='r')
-    else:
-        opened = zarr.storage.LocalStore(store, read_only=True)
-    return zarr.open_array(opened, path=name, mode='r')
+    return optional('zarr').open_array(open_store(store), path=name, mode='r')
 
 
 def read(in_ar: Any, out_ar: np.ndarray, xoff: int, yoff: int, xsize: int, ysize: int,

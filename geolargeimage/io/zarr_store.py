@@ -9,7 +9,6 @@ one place a read does not go through a GDAL driver of its own. The VRTs live in 
 
 from __future__ import annotations
 
-import importlib
 import os
 import uuid
 from typing import Any
@@ -19,17 +18,27 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from geolargeimage.errors import SourceError
+from geolargeimage.extras import optional
 from geolargeimage.io.layout import Frame, Layout
-from geolargeimage.io.zarr_pixels import MODULE, zarr_array
+from geolargeimage.io.zarr_pixels import MODULE, open_store, zarr_array
 
 ZARR_SUFFIXES = ('.zarr.zip', '.zarr')
 TRUST_OPTION = 'GDAL_VRT_PYTHON_TRUSTED_MODULES'
 VRT_PREFIX = '/vsimem/geolargeimage-zarr-'
 
 
+def is_zarr_path(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a zarr store (``.zarr`` or ``.zarr.zip``).
+
+    >>> is_zarr_path('out.zarr.zip'), is_zarr_path('out.zarr/'), is_zarr_path('out.tif')
+    (True, True, False)
+    """
+    return os.fspath(path).rstrip('/').lower().endswith(ZARR_SUFFIXES)
+
+
 def is_zarr_store(path: str) -> bool:
     """Whether ``path`` is a local zarr store (a ``.zarr`` folder, a ``.zarr.zip`` file)."""
-    return path.rstrip('/').lower().endswith(ZARR_SUFFIXES) and os.path.exists(path)
+    return is_zarr_path(path) and os.path.exists(path)
 
 
 def trust_pixels() -> None:
@@ -44,14 +53,11 @@ def zarr_layout(path: str) -> Layout:
     """The frames of the store at ``path``, each a VRT over its pyramid."""
     store = os.path.abspath(path.rstrip('/'))
     try:
-        zarr = importlib.import_module('zarr')
+        zarr = optional('zarr')
     except ImportError as exc:
-        raise SourceError(f'{path} is a zarr store: reading it needs zarr (pip install '
-                          f'"geolargeimage[zarr]")') from exc
+        raise SourceError(f'{path} is a zarr store: reading it needs zarr ({exc})') from exc
     try:
-        opened = zarr.storage.ZipStore(store, mode='r') if store.lower().endswith('.zip') \
-            else zarr.storage.LocalStore(store, read_only=True)
-        attrs = dict(zarr.open_group(opened, mode='r').attrs)
+        attrs = dict(zarr.open_group(open_store(store), mode='r').attrs)
     except Exception as exc:  # zarr's own errors on a folder or zip that is not a store
         raise SourceError(f'{path} is not a zarr store geolargeimage can read: {exc}') from exc
     ours, multiscales = attrs.get('geolargeimage'), attrs.get('multiscales')

@@ -7,7 +7,6 @@ missing one gets an ``ImportError`` naming the extra.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from pyproj import CRS
 
 from geolargeimage import axes
 from geolargeimage.enums import Resampling
+from geolargeimage.extras import optional
 from geolargeimage.grid import Window
 from geolargeimage.options import OutputSpec, RegionSpec
 from geolargeimage.source.arrays import (
@@ -31,15 +31,6 @@ from geolargeimage.source.arrays import (
 if TYPE_CHECKING:
     import dask.array
     import xarray
-
-
-def optional(module: str) -> Any:
-    """``module`` imported, or an ImportError that names the extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise ImportError(f'{module} is not installed: pip install "geolargeimage[dask]"') \
-            from exc
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,8 @@ class _ReadAhead:
     def hand_out(self, position: int) -> LazyTileDict:
         with self._lock:
             self._handed_out = position + 1
-            return self._upcoming.pop(position, None) or self._make(position)
+            record = self._upcoming.pop(position, None)
+            return record if record is not None else self._make(position)
 
     def _timed(self, record: dict[str, Any]) -> tuple[tuple[Any, str], float]:
         started = time.perf_counter()

@@ -11,7 +11,6 @@ target folder's file system (one machine, or a shared mount).
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import time
@@ -20,8 +19,10 @@ from typing import Any
 
 import numpy as np
 from osgeo import gdal, gdal_array
+from pyproj import CRS
 
 from geolargeimage import errors
+from geolargeimage.extras import optional
 from geolargeimage.io.error_mapping import write_errors
 from geolargeimage.io.output_files import check_output_path, remove_folder, temporary_folder
 from geolargeimage.io.vrt import Part, parts_xml
@@ -146,7 +147,7 @@ def _from_xarray(data: Any) -> tuple[Any, str | None, tuple[float, ...] | None]:
 
 def _wkt(crs: Any) -> str:
     try:
-        return importlib.import_module('pyproj').CRS.from_user_input(crs).to_wkt()
+        return CRS.from_user_input(crs).to_wkt()
     except Exception as exc:  # pyproj's CRSError, or what its parser raises on odd input
         raise errors.OptionsError(f'Unknown crs {crs!r}: {exc}') from exc
 
@@ -164,10 +165,7 @@ def _geotransform(transform: Any) -> tuple[float, ...]:
 
 
 def _as_dask(data: Any) -> Any:
-    try:
-        dask_array = importlib.import_module('dask.array')
-    except ImportError as exc:
-        raise ImportError('write_array needs dask: pip install "geolargeimage[dask]"') from exc
+    dask_array = optional('dask.array')
     if isinstance(data, dask_array.Array):
         return data
     return dask_array.from_array(np.asarray(data), chunks=(DEFAULT_CHUNK, DEFAULT_CHUNK, -1))
@@ -187,7 +185,7 @@ def _write_parts(array: Any, folder: Path, srs_wkt: str | None,
                  progress: bool) -> Path:
     """Every chunk of ``array`` written as a part in ``folder`` on the active scheduler, and
     the VRT over them."""
-    dask = importlib.import_module('dask')
+    dask = optional('dask')
     if array.dtype.kind not in 'uif' or array.dtype.itemsize > 8:
         raise errors.OptionsError(f'GDAL cannot store {array.dtype} pixels')
     array = array.rechunk({2: -1})  # all bands of a pixel in one part
@@ -220,14 +218,14 @@ def compute(tasks: list[Any], progress: bool = True,
     as they complete, or dask's local callbacks as each ``write_part`` finishes. On a cluster,
     a task's failure is raised with a note naming its entry of ``windows`` (local schedulers
     do not say which task failed)."""
-    dask = importlib.import_module('dask')
+    dask = optional('dask')
     bar = chunk_bar(len(tasks), 'writing chunks', progress)
     try:
         client = _active_client()
         if client is not None:
             futures = client.compute(tasks)
             try:
-                for _ in importlib.import_module('distributed').as_completed(futures):
+                for _ in optional('distributed').as_completed(futures):
                     bar.update(1)
                 return client.gather(futures)
             except BaseException as exc:
@@ -241,7 +239,7 @@ def compute(tasks: list[Any], progress: bool = True,
         def finished(key: Any, *_: Any) -> None:
             if str(key[0] if isinstance(key, tuple) else key).startswith('write_part'):
                 bar.update(1)
-        with importlib.import_module('dask.callbacks').Callback(posttask=finished):
+        with optional('dask.callbacks').Callback(posttask=finished):
             return list(dask.compute(*tasks))
     finally:
         bar.close()
@@ -250,7 +248,7 @@ def compute(tasks: list[Any], progress: bool = True,
 def _active_client() -> Any:
     """The ``distributed.Client`` dask would compute on, or None."""
     try:
-        return importlib.import_module('distributed').get_client()
+        return optional('distributed').get_client()
     except (ImportError, ValueError):
         return None
 

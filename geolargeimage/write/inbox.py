@@ -107,12 +107,14 @@ class SharedAcrossProcesses:
             self._check_open()
             inbox = self._folder() / INBOX
             inbox.mkdir(exist_ok=True)
+            self._state.shared = True
         return InboxSink, (str(inbox),)
 
     def _take_inbox(self) -> None:
         """The tiles other processes added, added here before this sink's next tile, read or
         write (not again while they are being added: each goes through ``addTile``)."""
-        if self._state.folder is not None and not self._state.taking:
+        # (a sink never pickled has no inbox: its tiles and reads pay nothing for it)
+        if self._state.shared and self._state.folder is not None and not self._state.taking:
             self._state.taking = True
             try:
                 take(self._state.folder / INBOX, self.addTile)

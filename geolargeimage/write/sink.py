@@ -33,6 +33,7 @@ from geolargeimage.io.output_files import (
     check_output_path,
     temporary_folder,
 )
+from geolargeimage.io.zarr_store import is_zarr_path
 from geolargeimage.options import parse_keywords
 from geolargeimage.source.tile_source import TileSource
 from geolargeimage.write.frame_table import FrameTable
@@ -59,7 +60,7 @@ from geolargeimage.write.tile_values import (
     string_list,
     string_value,
 )
-from geolargeimage.write.zarr_writer import ZarrOutput, is_zarr_path
+from geolargeimage.write.zarr_writer import ZarrOutput
 
 _SINK_PROPERTIES = ('mm_x', 'mm_y', 'imageDescription', 'additionalMetadata', 'channelNames',
                     'frameValues', 'frameAxes', 'frameUnits', 'projection', 'gcps',

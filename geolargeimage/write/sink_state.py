@@ -22,6 +22,7 @@ class SinkState:
         self.associated: dict[str, Path] = {}
         self.generation = 0
         self.closed = False
+        self.shared = False  # pickled for another process: it has an inbox
         self.taking = False  # the inbox's tiles are being added
 
     def invalidate(self) -> None:

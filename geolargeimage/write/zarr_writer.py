@@ -15,7 +15,6 @@ store appears whole: it is written under a temporary name beside the target and 
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import uuid
@@ -28,25 +27,17 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from geolargeimage import axes, errors
+from geolargeimage.extras import optional
 from geolargeimage.grid import level_count
+from geolargeimage.io.zarr_pixels import open_store
 from geolargeimage.write.options import OverviewResampling
+from geolargeimage.write.page_tags import checked_georeference
 from geolargeimage.write.progress import chunk_bar
 
-#: File names that mean zarr output, longest first.
-ZARR_SUFFIXES = ('.zarr.zip', '.zarr')
 #: Rows of the finer level read per strip while a level is made (a multiple of the chunk).
 STRIP_CHUNKS = 4
 SPATIAL = ('y', 'x')
 AXIS_TYPES = {'t': 'time', 'c': 'channel', 'z': 'space', 'y': 'space', 'x': 'space'}
-
-
-def is_zarr_path(path: str | os.PathLike) -> bool:
-    """Whether ``path`` names a zarr store (``.zarr`` or ``.zarr.zip``).
-
-    >>> is_zarr_path('out.zarr.zip'), is_zarr_path('out.zarr/'), is_zarr_path('out.tif')
-    (True, True, False)
-    """
-    return os.fspath(path).rstrip('/').lower().endswith(ZARR_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -77,7 +68,7 @@ def write_zarr(target: str | os.PathLike, frames: ZarrFrames, *, tile: int = 256
         unless the new one is complete).
     """
     nearest = frames.nearest
-    zarr = _zarr()
+    zarr = optional('zarr')
     target = Path(os.fspath(target).rstrip('/'))
     if target.exists() and not overwrite:
         raise errors.WriteError(f'{target} exists (overwriteAllowed=False)')
@@ -86,9 +77,9 @@ def write_zarr(target: str | os.PathLike, frames: ZarrFrames, *, tile: int = 256
     dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(first.GetRasterBand(1).DataType))
     first = None
     frame_names, sizes = _dims(frames.positions, bands)
-    partial = target.with_name(f'.{target.name}.partial-{uuid.uuid4().hex[:8]}')
-    store = zarr.storage.ZipStore(partial, mode='w') if target.name.lower().endswith('.zip') \
-        else zarr.storage.LocalStore(partial)
+    # The partial store keeps the target's suffix: it says which kind of store it is.
+    partial = target.with_name(f'.partial-{uuid.uuid4().hex[:8]}-{target.name}')
+    store = open_store(partial, write=True)
     try:
         shapes = _level_shapes(width, height, tile)
         # Attributes go in with the group: a zip store cannot rewrite a member.
@@ -137,13 +128,6 @@ def _dims(positions: Sequence[Mapping[str, int]], bands: int) -> tuple[list[str]
         dims.append('s')
         sizes.append(bands)
     return dims, sizes
-
-
-def _zarr() -> Any:
-    try:
-        return importlib.import_module('zarr')
-    except ImportError as exc:
-        raise ImportError('zarr output needs zarr: pip install "geolargeimage[zarr]"') from exc
 
 
 def _level_shapes(width: int, height: int, tile: int) -> list[tuple[int, int]]:
@@ -237,7 +221,6 @@ class ZarrOutput:
     """:meth:`ImageSink.write <geolargeimage.write.sink.ImageSink.write>` to a zarr store."""
 
     def _write_zarr(self, path: str | os.PathLike, options: Any) -> None:
-        from geolargeimage.write.page_tags import checked_georeference
         srs, geotransform, gcps = checked_georeference(self.projection, self.geotransform,
                                                        self.gcps)
         if gcps is not None or options.cog:
